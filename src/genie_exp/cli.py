@@ -1,0 +1,105 @@
+"""The Hydra entry shared by `python -m genie_exp` and `python -m genie_exp.train`.
+
+Before Hydra runs, the overrides are composed once here (each sweep value on its own) so that a
+mistake ends in one line naming the problem and the valid choices, not a multi-line report.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from .config import register_configs
+from .errors import UserError
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+HYDRA_FLAGS_OK = {"-m", "--multirun"}
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _keys_under(cfg: DictConfig, key: str) -> list[str]:
+    parent = key.rsplit(".", 1)[0] if "." in key else ""
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return sorted(node.keys()) if isinstance(node, DictConfig) else []
+
+
+def _variants(overrides: list) -> list[list[str]]:
+    """The override lists to compose: every sweep value once (not the cross product)."""
+    fixed = [o.input_line for o in overrides if not o.is_sweep_override()]
+    variants = [fixed]
+    for o in overrides:
+        if o.is_sweep_override():
+            prefix = {"ADD": "+", "FORCE_ADD": "++", "DEL": "~"}.get(o.type.name, "")
+            values = list(o.sweep_string_iterator())
+            variants = [v + [f"{prefix}{o.key_or_group}={val}"] for v in variants[:1] for val in values] + variants[1:]
+    return variants
+
+
+def preflight(args: list[str], config_name: str) -> Optional[str]:
+    """None if the command line composes and validates, else a one-line reason."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from .validate import validate
+
+    if any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in args):
+        return None  # --help, --cfg, -cn ...: Hydra's own business
+    lines = [a for a in args if not a.startswith("-")]
+    try:
+        overrides = OverridesParser.create().parse_overrides(lines)
+    except HydraException as e:
+        return f"cannot parse the overrides: {str(e).splitlines()[0]}"
+    overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]
+    for o in overrides:
+        group = o.key_or_group
+        if (CONF_DIR / group).is_dir() and "." not in group:
+            values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
+            for v in values:
+                if v not in group_options(group):
+                    return f"unknown {group} '{v}' (choose from: {', '.join(group_options(group))})"
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        base = compose(config_name)
+        for variant in _variants(overrides):
+            try:
+                cfg = compose(config_name, overrides=variant)
+                validate(cfg)
+            except UserError as e:
+                return str(e)
+            except (HydraException, OmegaConfBaseException) as e:
+                cause = e.__cause__ or e
+                for line in variant:
+                    key = line.lstrip("+~").split("=", 1)[0]
+                    if f"'{key}'" in str(e) or f"full_key: {key}" in str(cause):
+                        if "not in struct" in str(cause) or "Could not override" in str(e):
+                            valid = _keys_under(base, key)
+                            return f"unknown key '{key}'" + (f" (valid keys here: {', '.join(valid)})" if valid else "")
+                        return f"{line}: {str(cause).splitlines()[0]}"
+                return str(cause).splitlines()[0]
+    return None
+
+
+def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config") -> None:
+    """Run `task(cfg)` under Hydra; user mistakes print `error: <one line>` and exit 2."""
+    register_configs()
+    reason = preflight(sys.argv[1:], config_name)
+    if reason:
+        print(f"error: {reason}", file=sys.stderr)
+        sys.exit(2)
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+    def _main(cfg: DictConfig):
+        try:
+            return task(cfg)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    _main()

@@ -1,0 +1,131 @@
+"""Dataclass schemas of the Hydra config: typos and wrong types in overrides become errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class ModelConfig:
+    name: str = "resnet20"
+    target: Optional[str] = None  # dotted path of a user class (model=custom)
+    weights: Optional[str] = None  # a state dict to load instead of the zoo / library weights
+    pretrained: bool = True
+    kwargs: Dict[str, Any] = field(default_factory=dict)
+    blocks: List[str] = field(default_factory=list)  # extra block class names for reconstruction
+
+
+@dataclass
+class DataConfig:
+    name: str = "fashion_mnist"
+    root: str = "/usr/share/datasets/fashion-mnist"
+    download: bool = False
+    num_classes: int = 10
+    image_size: int = 32
+    resize: int = 32
+    batch_size: int = 256  # evaluation batch
+    workers: int = 0
+    eval_samples: Optional[int] = None  # evaluate on the first N test images (smoke runs)
+
+
+@dataclass
+class QuantConfig:
+    w: Any = 4  # validated as an integer in 2..8 (typed Any so the error names the valid range)
+    a: Any = 4
+    first_layer_bits: int = 8  # weights of the first layer
+    quantize_image: bool = False  # the first layer's input (the image)
+    second_input_bits: Optional[int] = 8  # input of the second layer; null = quant.a
+    last_layer_bits: Optional[int] = 8  # W and A of the last layer; null = quant.w / quant.a
+    fold_bn: bool = False
+    calib_samples: int = 256  # images used to initialise activation steps
+    lp: float = 2.4  # norm of the step-size grid search
+
+
+@dataclass
+class QuantizerConfig:
+    name: str = "rtn"  # genie | adaround | rtn
+    reconstruct: bool = False
+    learn_weight_step: bool = False
+
+
+@dataclass
+class DistillConfig:
+    name: str = "noise"  # genie | zeroq | noise | real
+    samples: int = 256
+    batch_size: int = 128
+    iters: int = 200
+    lr_latent: float = 0.1
+    lr_generator: float = 0.01
+    lr_pixels: float = 0.25  # zeroq
+    latent_dim: int = 256
+    swing: bool = True
+    cache: bool = True
+
+
+@dataclass
+class ReconConfig:
+    iters: int = 500
+    batch_size: int = 32
+    lr_weight_step: float = 1e-4
+    lr_act_step: float = 4e-5
+    lr_rounding: float = 1e-3
+    round_weight: float = 1.0
+    beta_start: float = 20.0
+    beta_end: float = 2.0
+    warmup: float = 0.2
+    qdrop_prob: float = 0.5
+
+
+@dataclass
+class TrainConfig:  # teacher training for the zoo
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    max_batches: Optional[int] = None  # per epoch; for smoke tests
+    out: Optional[str] = None  # where train.py saves; default the teacher cache
+
+
+@dataclass
+class TrainerConfig:
+    accelerator: str = "auto"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "csv"  # csv | wandb
+    project: str = "genie-exp"
+    entity: Optional[str] = None
+    mode: str = "offline"
+
+
+@dataclass
+class PathsConfig:
+    cache_dir: str = "${oc.env:GENIE_CACHE_DIR,${oc.env:HOME,.}/.cache/genie_exp}"
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    quant: QuantConfig = field(default_factory=QuantConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    recon: ReconConfig = field(default_factory=ReconConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seed: int = 0
+    progress: bool = True
+
+
+def register_configs() -> None:
+    ConfigStore.instance().store(name="base_config", node=Config)

@@ -1,0 +1,1 @@
+"""Block-wise reconstruction (Genie-M)."""

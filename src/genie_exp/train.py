@@ -1,0 +1,91 @@
+"""FP32 teacher training for the embedded data (the teacher zoo).
+
+    python -m genie_exp.train +model=resnet20 data=fashion_mnist [train.epochs=8]
+
+Saves to the teacher cache (or `train.out=PATH`); the shipped checkpoints were made this way.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+
+from .data import DataSpec
+from .evaluate import evaluate
+
+log = logging.getLogger(__name__)
+
+
+class TeacherModule(pl.LightningModule):
+    """Cross-entropy, SGD with Nesterov momentum and a one-cycle schedule."""
+
+    def __init__(self, model: nn.Module, lr: float, momentum: float, weight_decay: float, total_steps: int):
+        super().__init__()
+        self.model = model
+        self.lr, self.momentum, self.weight_decay, self.total_steps = lr, momentum, weight_decay, total_steps
+
+    def training_step(self, batch, _):
+        x, y = batch
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/acc", (logits.argmax(1) == y).float().mean(), prog_bar=True)
+        return loss
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.model.parameters(), lr=self.lr, momentum=self.momentum,
+                              weight_decay=self.weight_decay, nesterov=True)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.total_steps)
+        return [opt], [{"scheduler": sched, "interval": "step"}]
+
+
+def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) -> float:
+    """Train `model` on the train split, save it to `out`, return its test top-1 (fraction)."""
+    from .models.zoo import save_teacher
+
+    t0 = time.time()
+    tc = cfg.train
+    loader = DataLoader(data.train(True), batch_size=tc.batch_size, shuffle=True, drop_last=True,
+                        num_workers=int(cfg.data.workers))
+    per_epoch = len(loader) if tc.max_batches is None else min(len(loader), int(tc.max_batches))
+    module = TeacherModule(model, tc.lr, tc.momentum, tc.weight_decay, per_epoch * tc.epochs)
+    trainer = pl.Trainer(max_epochs=tc.epochs, limit_train_batches=per_epoch, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=bool(cfg.progress),
+                         enable_model_summary=False, accelerator=cfg.trainer.accelerator,
+                         devices=cfg.trainer.devices)
+    trainer.fit(module, train_dataloaders=loader)
+    model = module.model.cpu().eval()
+    top1 = evaluate(model, data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples))
+    meta = {"model": cfg.model.name, "dataset": data.name, "fp32_top1": top1, "epochs": int(tc.epochs),
+            "seed": int(cfg.seed), "train_seconds": round(time.time() - t0, 1),
+            "command": "python -m genie_exp.train " + " ".join(sys.argv[1:])}
+    save_teacher(model, out, meta)
+    log.info("teacher %s on %s: test top-1 %.4f, saved to %s", cfg.model.name, data.name, top1, out)
+    return top1
+
+
+def main(cfg: DictConfig) -> None:
+    from .data import build_data
+    from .models.zoo import build_model, teacher_path
+
+    pl.seed_everything(int(cfg.seed), verbose=False)
+    data = build_data(cfg.data)
+    out = Path(cfg.train.out) if cfg.train.get("out") else teacher_path(cfg, data)
+    if out.parent.name == "zoo" and cfg.train.get("out") is None:
+        out = Path(cfg.paths.cache_dir) / "teachers" / out.name  # never overwrite a shipped teacher implicitly
+    top1 = train_teacher(cfg, data, build_model(cfg, data), out)
+    print(f"teacher {cfg.model.name} on {data.name}: fp32_top1={top1:.4f} -> {out}")
+
+
+if __name__ == "__main__":
+    from .cli import hydra_entry
+
+    hydra_entry(main)

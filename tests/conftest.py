@@ -1,0 +1,99 @@
+"""Shared fixtures: tiny generated datasets, config composition, an isolated cache directory."""
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from genie_exp.cli import CONF_DIR
+from genie_exp.config import register_configs
+
+REPO = Path(__file__).resolve().parents[1]
+register_configs()
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def make_fashion_mnist(root: Path, n_train: int = 256, n_test: int = 128, seed: int = 0) -> Path:
+    """Fashion-MNIST-shaped IDX files with random content: the loader's format, not its data."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
+    return root
+
+
+def make_cifar10(root: Path, n_per_batch: int = 20, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        entry = {"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, n_per_batch).tolist()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f)
+    return root
+
+
+def make_image_folder(root: Path, classes: int = 3, per_class: int = 4, size: int = 48, seed: int = 0) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split in ("train", "val"):
+        for c in range(classes):
+            d = root / split / f"class{c}"
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)).save(d / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def fmnist_root(tmp_path_factory) -> Path:
+    return make_fashion_mnist(tmp_path_factory.mktemp("fmnist"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GENIE_CACHE_DIR", str(cache))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return cache
+
+
+def compose_cfg(*overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.fixture
+def tiny_cfg(fmnist_root) -> DictConfig:
+    """The default config on the generated Fashion-MNIST with the smallest budgets."""
+    cfg = compose_cfg(f"data.root={fmnist_root}", "distill.samples=32", "quant.calib_samples=32",
+                      "data.eval_samples=64", "progress=false")
+    with open_dict(cfg):
+        pass
+    return cfg
+
+
+def run_cli(*args: str, module: str = "genie_exp", env: dict | None = None, timeout: int = 600,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd or ""), full_env.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=cwd or REPO)

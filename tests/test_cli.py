@@ -1,0 +1,95 @@
+"""The CLI as a subprocess: a tiny end-to-end run, and one clear line for each user mistake."""
+import json
+
+import pytest
+import torch
+
+from conftest import run_cli
+
+
+def test_cli_tiny_run_writes_metrics(tmp_path, fmnist_root):
+    out = tmp_path / "run"
+    r = run_cli("+model=mobilenetv2", "quant.w=2", "quant.a=4", "seed=3", f"data.root={fmnist_root}",
+                "distill=real", "distill.samples=16", "quant.calib_samples=16", "data.eval_samples=32",
+                "progress=false", f"hydra.run.dir={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("model", "dataset", "w_bits", "a_bits", "calib", "quantizer", "n_samples", "seed",
+                "fp32_top1", "quant_top1", "seconds"):
+        assert key in m
+    assert (m["model"], m["w_bits"], m["a_bits"], m["calib"], m["seed"], m["n_samples"]) == \
+        ("mobilenetv2", 2, 4, "real", 3, 16)
+    assert set(m["seconds"]) >= {"distill", "recon", "eval", "total"}
+    assert 0.0 <= m["quant_top1"] <= 1.0
+    summary = [line for line in r.stdout.splitlines() if "quant top-1" in line]
+    assert len(summary) == 1 and "mobilenetv2" in summary[0]
+
+
+BAD = [
+    (["+model=resnet21"], ["unknown model 'resnet21'", "resnet20", "mobilenetv2"]),
+    (["data=mnist"], ["unknown data 'mnist'", "fashion_mnist", "cifar10", "imagenet"]),
+    (["quant.w=9"], ["quant.w", "2 to 8", "9"]),
+    (["quant.a=1"], ["quant.a", "2 to 8"]),
+    (["quant.w=abc"], ["quant.w", "2 to 8", "abc"]),
+    (["quant.w=2.5"], ["quant.w", "2 to 8"]),
+    (["quant.ww=3"], ["unknown key 'quant.ww'", "w", "a"]),
+    (["-m", "quant.w=2,9"], ["quant.w", "9"]),
+    (["distill=foo"], ["unknown distill 'foo'", "noise", "real"]),
+]
+
+
+@pytest.mark.parametrize("args,needles", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_clear_line(args, needles, tmp_path):
+    r = run_cli(*args, f"hydra.run.dir={tmp_path}")
+    assert r.returncode != 0
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), r.stderr
+    for n in needles:
+        assert n in err[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_dataset_is_one_line(tmp_path):
+    r = run_cli(f"data.root={tmp_path / 'none'}", "distill.samples=8", f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and str(tmp_path / "none") in lines[-1]
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def _write_user_model(tmp_path):
+    (tmp_path / "my_nets.py").write_text(
+        "import torch.nn as nn\n"
+        "class TinyNet(nn.Module):\n"
+        "    def __init__(self, width=8):\n"
+        "        super().__init__()\n"
+        "        self.body = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),\n"
+        "                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())\n"
+        "        self.head = nn.Linear(width, 10)\n"
+        "    def forward(self, x):\n"
+        "        return self.head(self.body(x))\n")
+
+
+def test_custom_model_and_mismatched_checkpoint(tmp_path, fmnist_root):
+    import sys
+    _write_user_model(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from my_nets import TinyNet
+    finally:
+        sys.path.remove(str(tmp_path))
+    torch.save(TinyNet(width=8).state_dict(), tmp_path / "tiny.pt")
+    common = ["+model=custom", "model.target=my_nets.TinyNet", f"data.root={fmnist_root}", "distill.samples=8",
+              "quant.calib_samples=8", "data.eval_samples=16", "progress=false"]
+    ok = run_cli(*common, "model.weights=tiny.pt", "+model.kwargs.width=8", f"hydra.run.dir={tmp_path / 'ok'}",
+                 cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads((tmp_path / "ok" / "metrics.json").read_text())["model"] == "custom"
+    bad = run_cli(*common, "model.weights=tiny.pt", "+model.kwargs.width=4", f"hydra.run.dir={tmp_path / 'bad'}",
+                  cwd=tmp_path)
+    assert bad.returncode != 0
+    line = bad.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "does not match" in line and "Traceback" not in bad.stderr
+    missing = run_cli(*common, "model.weights=nope.pt", f"hydra.run.dir={tmp_path / 'm'}", cwd=tmp_path)
+    assert missing.returncode != 0 and "file not found" in missing.stderr.strip().splitlines()[-1]

@@ -1,0 +1,38 @@
+"""Every config composes; the model group works with `+model=`; the schema rejects typos."""
+import pytest
+from hydra.errors import ConfigCompositionException
+
+from genie_exp.cli import group_options
+from genie_exp.validate import validate
+
+from conftest import compose_cfg
+
+GROUPS = ["data", "distill", "quantizer", "trainer", "logger"]
+
+
+def test_default_composes_and_validates():
+    cfg = compose_cfg()
+    validate(cfg)
+    assert cfg.model.name == "resnet20" and cfg.data.name == "fashion_mnist"
+    assert cfg.quant.w == 4 and cfg.quant.a == 4
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in group_options(g)])
+def test_every_group_option_composes(group, option):
+    cfg = compose_cfg(f"{group}={option}", "data.root=/somewhere")
+    if group == "trainer":
+        assert cfg.trainer.devices >= 1
+    else:
+        assert cfg[group].name == option
+
+
+@pytest.mark.parametrize("model", group_options("model"))
+def test_every_model_appends_with_plus(model):
+    cfg = compose_cfg(f"+model={model}", "quant.w=2")
+    assert cfg.model.name == model and cfg.quant.w == 2
+    assert set(cfg.model.keys()) == set(compose_cfg().model.keys())  # every field filled
+
+
+def test_typo_key_is_an_error():
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg("quant.ww=3")
