@@ -61,6 +61,7 @@ class DistillConfig:
     lr_pixels: float = 0.25  # zeroq
     latent_dim: int = 256
     swing: bool = True
+    parallel_batches: int = 1  # batches fitted together in one forward (same per-batch statistics)
     cache: bool = True
 
 

@@ -10,12 +10,13 @@ import torch
 import torch.nn as nn
 from omegaconf import DictConfig
 
-from .calib import make_calibration
+from .calib import make_calibration, save_image_grid
 from .data import DataSpec, build_data
 from .evaluate import evaluate
 from .io_utils import save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
+from .quiet import quiet_libraries
 from .validate import validate
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,19 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, data: Dat
 def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     """Run the pipeline, write `metrics.json` into `out_dir` and return the metrics."""
     validate(cfg)
+    quiet_libraries()
     t0 = time.time()
     pl.seed_everything(int(cfg.seed), verbose=False)
     out_dir = Path(out_dir)
     data = build_data(cfg.data)
     teacher, teacher_source = load_teacher(cfg, data)
-    seconds = {}
+    seconds, info = {}, {}
 
     t = time.time()
-    calib = make_calibration(cfg, teacher, data)
+    calib = make_calibration(cfg, teacher, data, info)
     seconds["distill"] = time.time() - t
+    if cfg.distill.name in ("genie", "zeroq"):
+        info["samples_png"] = str(save_image_grid(calib, data, out_dir / "distill_samples.png"))
 
     t = time.time()
     student = quantize(cfg, teacher, calib, data)
@@ -61,7 +65,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
         "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         "calib": cfg.distill.name, "quantizer": cfg.quantizer.name, "n_samples": int(calib.shape[0]),
         "seed": int(cfg.seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1, "top1_unit": "fraction",
-        "eval_samples": len(loader.dataset), "teacher": teacher_source,
+        "eval_samples": len(loader.dataset), "teacher": teacher_source, **info,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     save_json(metrics, out_dir / "metrics.json")

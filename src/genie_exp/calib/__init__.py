@@ -1,19 +1,68 @@
 """Calibration images for the quantization stage: genie | zeroq | noise | real, all (N, 3, S, S)."""
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Optional
+
 import torch
 import torch.nn as nn
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ..data import DataSpec
-from ..errors import UserError
 from .baselines import noise_images, real_images
+from .cache import cache_key, cache_path, load_cached, save_cached
+from .distill import distill_images
+
+log = logging.getLogger(__name__)
 
 
-def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec) -> torch.Tensor:
+def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: Optional[dict] = None,
+                     logger=False) -> torch.Tensor:
+    """The calibration set; for genie/zeroq read from (or written to) the cache. `info` gets
+    `calib_cache` (hit | miss | off) and, after a fit, `distill_loss`."""
     d = cfg.distill
+    info = info if info is not None else {}
+    n, size, seed = int(d.samples), data.image_size, int(cfg.seed)
     if d.name == "noise":
-        return noise_images(int(d.samples), data.image_size, int(cfg.seed))
+        info["calib_cache"] = "off"
+        return noise_images(n, size, seed)
     if d.name == "real":
-        return real_images(data, int(d.samples), int(cfg.seed))
-    raise UserError(f"calibration source '{d.name}' is not available (choose from: noise, real)")
+        info["calib_cache"] = "off"
+        return real_images(data, n, seed)
+    shape = (n, 3, size, size)
+    spec = OmegaConf.to_container(d, resolve=True)
+    path = cache_path(cfg.paths.cache_dir, cfg.model.name, d.name, cache_key(teacher, spec, seed, size))
+    if d.cache:
+        images = load_cached(path, shape)
+        if images is not None:
+            info["calib_cache"] = "hit"
+            log.info("calibration set from cache %s", path)
+            return images
+    losses: list = []
+    images = distill_images(teacher, d.name, n, int(d.batch_size), int(d.iters), size, seed,
+                            parallel=int(d.parallel_batches), swing=bool(d.swing), latent_dim=int(d.latent_dim),
+                            lr_latent=float(d.lr_latent), lr_generator=float(d.lr_generator),
+                            lr_pixels=float(d.lr_pixels), progress=bool(cfg.progress),
+                            accelerator=_accelerator(cfg), logger=logger, losses=losses)
+    info["distill_loss"] = sum(losses) / max(len(losses), 1)
+    info["calib_cache"] = "miss" if d.cache else "off"
+    save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})
+    return images
+
+
+def _accelerator(cfg: DictConfig) -> str:
+    acc = str(cfg.trainer.accelerator)
+    return ("gpu" if torch.cuda.is_available() else "cpu") if acc == "auto" else acc
+
+
+def save_image_grid(images: torch.Tensor, data: DataSpec, path: Path, n: int = 64) -> Path:
+    """De-normalised synthetic samples as one PNG."""
+    from torchvision.utils import save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(data.denormalize(images[:n]), str(path), nrow=8)
+    return path
+
+
+__all__ = ["make_calibration", "save_image_grid", "distill_images", "noise_images", "real_images"]

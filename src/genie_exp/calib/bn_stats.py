@@ -1,0 +1,63 @@
+"""The BatchNorm-statistics loss of Genie-D / ZeroQ, computed per batch within a group of batches.
+
+The teacher is in eval mode, so its outputs for one image do not depend on the rest of the batch;
+running G batches concatenated gives each batch exactly the statistics it would have alone."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..errors import UserError
+
+BN_EPS = 1e-6
+
+
+def group_stats(x: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-group, per-channel mean and std over batch, height and width: two (G, C) tensors."""
+    g = x.reshape(groups, x.shape[0] // groups, x.shape[1], -1)
+    var, mean = torch.var_mean(g, dim=(1, 3), correction=0)
+    return mean, torch.sqrt(var + BN_EPS)
+
+
+def stat_loss(mean: torch.Tensor, std: torch.Tensor, target_mean: torch.Tensor,
+              target_std: torch.Tensor, batch: int) -> torch.Tensor:
+    """(G,) squared distances of mean and std to the targets, divided by the batch size."""
+    return ((mean - target_mean).pow(2).sum(-1) + (std - target_std).pow(2).sum(-1)) / batch
+
+
+class BNStatsLoss:
+    """Forward pre-hooks on every BatchNorm2d that compare each batch's input statistics with the
+    running statistics stored in the layer. Use as a context manager around the teacher's forward."""
+
+    def __init__(self, teacher: nn.Module):
+        self.layers = [m for m in teacher.modules() if isinstance(m, nn.BatchNorm2d)]
+        if not self.layers:
+            raise UserError("distillation needs a teacher with BatchNorm layers (its statistics are the "
+                            "target); use distill=noise or distill=real for this model")
+        self.groups = 1
+        self.terms: list[torch.Tensor] = []
+        self.handles: list = []
+
+    def _hook(self, bn: nn.BatchNorm2d, args):
+        x = args[0]
+        mean, std = group_stats(x, self.groups)
+        target_std = torch.sqrt(bn.running_var + BN_EPS)
+        self.terms.append(stat_loss(mean, std, bn.running_mean, target_std, x.shape[0] // self.groups))
+
+    def __enter__(self) -> "BNStatsLoss":
+        self.handles = [bn.register_forward_pre_hook(self._hook) for bn in self.layers]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+    def forward(self, teacher: nn.Module, images: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bn_loss, image_loss), each (G,): BN term summed over layers, image term toward N(0, 1)."""
+        self.groups, self.terms = groups, []
+        teacher(images)
+        bn = torch.stack(self.terms).sum(0)
+        mean, std = group_stats(images, groups)
+        img = stat_loss(mean, std, torch.zeros_like(mean[0]), torch.ones_like(std[0]), images.shape[0] // groups)
+        return bn, img

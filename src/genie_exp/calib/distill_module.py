@@ -1,0 +1,106 @@
+"""DistillModule: fits a group of synthetic batches to the teacher's BatchNorm statistics.
+
+genie: one fresh generator + latent batch per batch (Adam on latents with a plateau schedule, Adam on
+the generator with exponential decay every 100 steps). zeroq: the pixels themselves, same loss."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+
+from ..errors import UserError
+from .bn_stats import BNStatsLoss
+from .generator import Generator
+from .schedules import Plateau, StepDecay
+
+
+def batch_seed(seed: int, batch_index: int) -> int:
+    """Each batch starts from its own seed, so results do not depend on how batches are grouped."""
+    return seed * 100_003 + batch_index
+
+
+class DistillModule(pl.LightningModule):
+    def __init__(self, teacher: nn.Module, method: str, batch_ids: Sequence[int], batch_size: int,
+                 image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
+                 lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100):
+        super().__init__()
+        self.automatic_optimization = False
+        self.teacher = teacher
+        self.method, self.batch_ids, self.batch_size = method, list(batch_ids), batch_size
+        self.lr_latent, self.lr_generator, self.lr_pixels, self.patience = lr_latent, lr_generator, lr_pixels, patience
+        self.stats = BNStatsLoss(teacher)
+        gens, params = [], []
+        for b in self.batch_ids:
+            g = torch.Generator().manual_seed(batch_seed(seed, b))
+            if method == "genie":
+                torch.manual_seed(batch_seed(seed, b))  # the generator's own initialisation
+                gens.append(Generator(latent_dim, image_size))
+                params.append(nn.Parameter(torch.randn(batch_size, latent_dim, generator=g)))
+            elif method == "zeroq":
+                params.append(nn.Parameter(torch.randn(batch_size, 3, image_size, image_size, generator=g)))
+            else:
+                raise ValueError(f"unknown distillation method {method}")
+        self.generators = nn.ModuleList(gens)
+        self.inputs = nn.ParameterList(params)  # latents (genie) or pixels (zeroq)
+        self.last_loss = torch.full((len(self.batch_ids),), float("nan"))
+
+    @property
+    def groups(self) -> int:
+        return len(self.batch_ids)
+
+    def train(self, mode: bool = True) -> "DistillModule":
+        super().train(mode)
+        self.teacher.eval()  # the teacher's BN must keep using (and never update) its running stats
+        return self
+
+    def images(self) -> torch.Tensor:
+        if self.method == "genie":
+            return torch.cat([g(z) for g, z in zip(self.generators, self.inputs)])
+        return torch.cat(list(self.inputs))
+
+    def configure_optimizers(self):
+        # One Adam with a parameter group per batch: Adam is element-wise, so this is exactly one
+        # optimiser per batch, and the group-wise schedules below keep each batch's own lr.
+        lr_in = self.lr_latent if self.method == "genie" else self.lr_pixels
+        groups = [{"params": [p], "lr": lr_in} for p in self.inputs]
+        groups += [{"params": list(g.parameters()), "lr": self.lr_generator} for g in self.generators]
+        return torch.optim.Adam(groups)
+
+    def on_train_start(self) -> None:
+        groups = self.optimizers().optimizer.param_groups
+        self.plateaus = [Plateau(g, self.patience) for g in groups[: self.groups]]
+        self.decays = [StepDecay(g) for g in groups[self.groups:]]
+        self.stats.__enter__()
+
+    def on_train_end(self) -> None:
+        self.stats.__exit__()
+
+    def training_step(self, batch, batch_idx: int):
+        opt = self.optimizers()
+        bn, img = self.stats.forward(self.teacher, self.images(), self.groups)
+        per_batch = bn + img
+        total = per_batch.sum()
+        if not torch.isfinite(total):
+            bad = [self.batch_ids[i] for i, v in enumerate(per_batch.tolist()) if not math.isfinite(v)]
+            raise UserError(f"distill: the loss became {float(total)} at batch {bad[0] if bad else '?'}, "
+                            f"step {batch_idx}; lower distill.lr_latent / lr_generator")
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        opt.step()
+        losses = per_batch.detach().tolist()
+        for sched, loss in zip(self.plateaus, losses):
+            sched.step(loss)
+        for sched in self.decays:
+            sched.step()
+        self.last_loss = per_batch.detach()
+        self.log_dict({"distill/loss": per_batch.mean(), "distill/bn_loss": bn.mean(),
+                       "distill/img_loss": img.mean()}, prog_bar=True)
+        return total
+
+    @torch.no_grad()
+    def final_images(self) -> torch.Tensor:
+        """The calibration images: G(z) as optimised (generator BN on batch statistics), or the pixels."""
+        return self.images().detach()
