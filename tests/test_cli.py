@@ -10,15 +10,18 @@ from conftest import run_cli
 def test_cli_tiny_run_writes_metrics(tmp_path, fmnist_root):
     out = tmp_path / "run"
     r = run_cli("+model=mobilenetv2", "quant.w=2", "quant.a=4", "seed=3", f"data.root={fmnist_root}",
-                "distill=real", "distill.samples=16", "quant.calib_samples=16", "data.eval_samples=32",
-                "progress=false", f"hydra.run.dir={out}")
+                "distill.samples=16", "distill.batch_size=8", "distill.iters=3", "recon.iters=4",
+                "recon.batch_size=8", "quant.calib_samples=16", "data.eval_samples=32", f"hydra.run.dir={out}")
     assert r.returncode == 0, r.stderr[-2000:]
     m = json.loads((out / "metrics.json").read_text())
     for key in ("model", "dataset", "w_bits", "a_bits", "calib", "quantizer", "n_samples", "seed",
                 "fp32_top1", "quant_top1", "seconds"):
         assert key in m
-    assert (m["model"], m["w_bits"], m["a_bits"], m["calib"], m["seed"], m["n_samples"]) == \
-        ("mobilenetv2", 2, 4, "real", 3, 16)
+    assert (m["model"], m["w_bits"], m["a_bits"], m["calib"], m["quantizer"], m["seed"], m["n_samples"]) == \
+        ("mobilenetv2", 2, 4, "genie", "genie", 3, 16)
+    assert m["units"] and all(u["kind"] in ("block", "layer") for u in m["units"])
+    assert sum(u["kind"] == "block" for u in m["units"]) == 17  # every inverted residual block
+    assert (out / "distill_samples.png").is_file() and (out / "logs" / "metrics.csv").is_file()
     assert set(m["seconds"]) >= {"distill", "recon", "eval", "total"}
     assert 0.0 <= m["quant_top1"] <= 1.0
     summary = [line for line in r.stdout.splitlines() if "quant top-1" in line]
@@ -50,7 +53,7 @@ def test_bad_input_is_one_clear_line(args, needles, tmp_path):
 
 
 def test_missing_dataset_is_one_line(tmp_path):
-    r = run_cli(f"data.root={tmp_path / 'none'}", "distill.samples=8", f"hydra.run.dir={tmp_path / 'run'}")
+    r = run_cli(f"data.root={tmp_path / 'none'}", f"hydra.run.dir={tmp_path / 'run'}")
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and str(tmp_path / "none") in lines[-1]
@@ -80,7 +83,8 @@ def test_custom_model_and_mismatched_checkpoint(tmp_path, fmnist_root):
     finally:
         sys.path.remove(str(tmp_path))
     torch.save(TinyNet(width=8).state_dict(), tmp_path / "tiny.pt")
-    common = ["+model=custom", "model.target=my_nets.TinyNet", f"data.root={fmnist_root}", "distill.samples=8",
+    common = ["+model=custom", "model.target=my_nets.TinyNet", f"data.root={fmnist_root}", "distill=noise",
+              "quantizer=rtn", "distill.samples=8",
               "quant.calib_samples=8", "data.eval_samples=16", "progress=false"]
     ok = run_cli(*common, "model.weights=tiny.pt", "+model.kwargs.width=8", f"hydra.run.dir={tmp_path / 'ok'}",
                  cwd=tmp_path)

@@ -6,31 +6,43 @@ import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
 import torch
 import torch.nn as nn
 from omegaconf import DictConfig
 
 from .calib import make_calibration, save_image_grid
 from .data import DataSpec, build_data
+from .devices import stage_device
 from .evaluate import evaluate
 from .io_utils import save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
+from .recon.runner import reconstruct
 from .quiet import quiet_libraries
 from .validate import validate
 
 log = logging.getLogger(__name__)
 
 
-def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, data: DataSpec) -> nn.Module:
-    """Fake-quantized student: converted, activation steps initialised on the calibration images."""
+def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
+             logger=None) -> nn.Module:
+    """Fake-quantized student: converted, activation steps initialised on the calibration images,
+    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit."""
     q = cfg.quant
-    example = calib[:2]
-    student = convert(teacher, int(q.w), int(q.a), example, first_layer_bits=q.first_layer_bits,
+    student = convert(teacher, int(q.w), int(q.a), calib[:2], first_layer_bits=q.first_layer_bits,
                       quantize_image=q.quantize_image, second_input_bits=q.second_input_bits,
                       last_layer_bits=q.last_layer_bits, extra_blocks=list(cfg.model.blocks), p=q.lp)
     calibrate_activations(student, calib, int(q.calib_samples))
+    if cfg.quantizer.reconstruct:
+        done = reconstruct(student, teacher, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
+                           extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
+                           device=stage_device(cfg), logger=logger)
+        if units is not None:
+            units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
+                          "loss": u["loss"]} for u in done)
     return student
+
 
 
 def run(cfg: DictConfig, out_dir: str | Path) -> dict:
@@ -41,23 +53,27 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     pl.seed_everything(int(cfg.seed), verbose=False)
     out_dir = Path(out_dir)
     data = build_data(cfg.data)
+    data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
     seconds, info = {}, {}
 
+    logger = CSVLogger(str(out_dir), name="logs", version="")  # CSV always; W&B on top when enabled
     t = time.time()
-    calib = make_calibration(cfg, teacher, data, info)
+    calib = make_calibration(cfg, teacher, data, info, logger)
     seconds["distill"] = time.time() - t
     if cfg.distill.name in ("genie", "zeroq"):
         info["samples_png"] = str(save_image_grid(calib, data, out_dir / "distill_samples.png"))
 
     t = time.time()
-    student = quantize(cfg, teacher, calib, data)
+    units: list = []
+    student = quantize(cfg, teacher, calib, units, logger)
     seconds["recon"] = time.time() - t
 
     t = time.time()
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
-    fp32_top1 = evaluate(teacher, loader)
-    quant_top1 = evaluate(student, loader)
+    device = stage_device(cfg)
+    fp32_top1 = evaluate(teacher.to(device), loader)
+    quant_top1 = evaluate(student.to(device), loader)
     seconds["eval"] = time.time() - t
     seconds["total"] = time.time() - t0
 
@@ -65,7 +81,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
         "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         "calib": cfg.distill.name, "quantizer": cfg.quantizer.name, "n_samples": int(calib.shape[0]),
         "seed": int(cfg.seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1, "top1_unit": "fraction",
-        "eval_samples": len(loader.dataset), "teacher": teacher_source, **info,
+        "eval_samples": len(loader.dataset), "teacher": teacher_source, **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     save_json(metrics, out_dir / "metrics.json")

@@ -5,13 +5,21 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 
 
 class StageProgressBar(TQDMProgressBar):
-    def __init__(self, description: str):
-        super().__init__(leave=False)
+    """One bar per fit, described by what is fitted instead of 'Epoch 0'."""
+
+    def __init__(self, description: str, refresh_rate: int = 1):
+        super().__init__(refresh_rate=refresh_rate, leave=False)
         self.description = description
 
+    @property
+    def train_description(self) -> str:
+        return self.description
+
     def on_train_epoch_start(self, trainer, *args) -> None:
-        super().on_train_epoch_start(trainer, *args)
-        self.train_progress_bar.set_description(self.description)
+        bar = self.train_progress_bar
+        bar.reset(total=self.total_train_batches)
+        bar.initial = 0
+        bar.set_description(self.description)
 
 
 def trainer_kwargs(progress: bool, description: str, accelerator: str = "cpu", devices=1) -> dict:

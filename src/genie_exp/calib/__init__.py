@@ -10,6 +10,7 @@ import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
 from ..data import DataSpec
+from ..devices import lightning_accelerator
 from .baselines import noise_images, real_images
 from .cache import cache_key, cache_path, load_cached, save_cached
 from .distill import distill_images
@@ -44,16 +45,12 @@ def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: 
                             parallel=int(d.parallel_batches), swing=bool(d.swing), latent_dim=int(d.latent_dim),
                             lr_latent=float(d.lr_latent), lr_generator=float(d.lr_generator),
                             lr_pixels=float(d.lr_pixels), progress=bool(cfg.progress),
-                            accelerator=_accelerator(cfg), logger=logger, losses=losses)
+                            accelerator=lightning_accelerator(cfg), logger=logger, losses=losses)
     info["distill_loss"] = sum(losses) / max(len(losses), 1)
     info["calib_cache"] = "miss" if d.cache else "off"
     save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})
     return images
 
-
-def _accelerator(cfg: DictConfig) -> str:
-    acc = str(cfg.trainer.accelerator)
-    return ("gpu" if torch.cuda.is_available() else "cpu") if acc == "auto" else acc
 
 
 def save_image_grid(images: torch.Tensor, data: DataSpec, path: Path, n: int = 64) -> Path:

@@ -33,7 +33,8 @@ class WeightQuantizer(nn.Module):
         # h(V) == rest at init, so soft rounding starts at the FP weight and hard rounding at nearest.
         self.rounding = nn.Parameter(torch.logit(((rest - GAMMA) / (ZETA - GAMMA)).clamp(1e-6, 1 - 1e-6)))
         self.mode = "nearest"
-        self.frozen: torch.Tensor | None = None  # the final weights, computed once
+        # The final weights, computed once; a buffer so `.to(device)` moves it, not saved in state dicts.
+        self.register_buffer("frozen", None, persistent=False)
 
     @property
     def qmax(self) -> int:
