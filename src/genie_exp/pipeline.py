@@ -18,6 +18,7 @@ from .evaluate import evaluate
 from .io_utils import save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
+from .quant.fold import fold_batchnorm
 from .recon.runner import reconstruct
 from .quiet import quiet_libraries
 from .validate import validate
@@ -30,12 +31,14 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
     """Fake-quantized student: converted, activation steps initialised on the calibration images,
     then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit."""
     q = cfg.quant
-    student = convert(teacher, int(q.w), int(q.a), calib[:2], first_layer_bits=q.first_layer_bits,
+    # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
+    reference = fold_batchnorm(teacher, calib[:2]) if q.fold_bn else teacher
+    student = convert(reference, int(q.w), int(q.a), calib[:2], first_layer_bits=q.first_layer_bits,
                       quantize_image=q.quantize_image, second_input_bits=q.second_input_bits,
                       last_layer_bits=q.last_layer_bits, extra_blocks=list(cfg.model.blocks), p=q.lp)
     calibrate_activations(student, calib, int(q.calib_samples))
     if cfg.quantizer.reconstruct:
-        done = reconstruct(student, teacher, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
+        done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
                            extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
                            device=stage_device(cfg), logger=logger)
         if units is not None:
@@ -81,7 +84,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
         "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         "calib": cfg.distill.name, "quantizer": cfg.quantizer.name, "n_samples": int(calib.shape[0]),
         "seed": int(cfg.seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1, "top1_unit": "fraction",
-        "eval_samples": len(loader.dataset), "teacher": teacher_source, **info, "units": units,
+        "eval_samples": len(loader.dataset), "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn),
+        **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     save_json(metrics, out_dir / "metrics.json")

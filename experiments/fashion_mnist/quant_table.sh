@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Quantizer comparison on Genie-D images (zero-shot) plus Genie-M on real images (few-shot reference):
+# rtn / adaround / genie at W4A4, W2A4, W3A3 for the given models (default: resnet20 mobilenetv2).
+# Every run uses the default budgets of conf/ (distill 256 images x 200 steps, recon 500 steps/unit).
+# Writes runs/quant/<model>-w<W>a<A>-<calib>-<quantizer>/ and runs/quant/report.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+OUT=experiments/fashion_mnist/runs/quant
+MODELS=${*:-resnet20 mobilenetv2}
+for model in $MODELS; do
+  for wa in "4 4" "2 4" "3 3"; do
+    set -- $wa
+    for q in rtn adaround genie; do
+      $PY -m genie_exp +model=$model quantizer=$q distill=genie quant.w=$1 quant.a=$2 progress=false \
+          hydra.run.dir=$OUT/$model-w$1a$2-genie-$q
+    done
+    $PY -m genie_exp +model=$model quantizer=genie distill=real quant.w=$1 quant.a=$2 progress=false \
+        hydra.run.dir=$OUT/$model-w$1a$2-real-genie
+  done
+done
+$PY -m genie_exp.report $OUT
