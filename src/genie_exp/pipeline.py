@@ -65,7 +65,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     calib = make_calibration(cfg, teacher, data, info, logger)
     seconds["distill"] = time.time() - t
     if cfg.distill.name in ("genie", "zeroq"):
-        info["samples_png"] = str(save_image_grid(calib, data, out_dir / "distill_samples.png"))
+        info["samples_png"] = save_image_grid(calib, data, out_dir / "distill_samples.png").name
 
     t = time.time()
     units: list = []

@@ -1,4 +1,5 @@
-"""Small-image (32x32) variants used with the embedded data: CIFAR ResNet-20 and a slim MobileNetV2.
+"""Small-image (32x32) variants used with the embedded data: CIFAR ResNet-20 and a slim MobileNetV2
+(the latter registered, with the ImageNet models, in models/imagenet.py).
 
 Both reuse torchvision's block classes so that unit discovery finds them by class name.
 """
@@ -58,7 +59,7 @@ SMALL_MBV2_SETTING = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2]
                       [6, 96, 3, 1], [6, 160, 3, 1], [6, 320, 1, 1]]
 
 
-@register_model
-def mobilenetv2(num_classes: int = 10, image_size: int = 32, width_mult: float = 0.5, **_) -> nn.Module:
+def small_mobilenetv2(num_classes: int = 10, width_mult: float = 0.5) -> nn.Module:
+    """Registered as `mobilenetv2` for image_size <= 64 (models/imagenet.py); its zoo teacher is shipped."""
     return MobileNetV2(num_classes=num_classes, width_mult=width_mult,
                        inverted_residual_setting=SMALL_MBV2_SETTING)
