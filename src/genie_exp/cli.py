@@ -14,6 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import register_configs
 from .errors import UserError
+from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
+from .sweep.launchers import launcher_problem
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 HYDRA_FLAGS_OK = {"-m", "--multirun"}
@@ -57,6 +59,11 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
         overrides = OverridesParser.create().parse_overrides(lines)
     except HydraException as e:
         return f"cannot parse the overrides: {str(e).splitlines()[0]}"
+    for o in overrides:
+        if o.key_or_group == "hydra/launcher" and not o.is_sweep_override():
+            problem = launcher_problem(o.get_value_element_as_str(), CONF_DIR / "hydra" / "launcher")
+            if problem:
+                return problem
     overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]
     for o in overrides:
         group = o.key_or_group
@@ -86,8 +93,15 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
     return None
 
 
+def _is_multirun_command(args: list[str]) -> bool:
+    return any(a in HYDRA_FLAGS_OK for a in args) or "hydra.mode=MULTIRUN" in args
+
+
 def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config") -> None:
-    """Run `task(cfg)` under Hydra; user mistakes print `error: <one line>` and exit 2."""
+    """Run `task(cfg)` under Hydra; user mistakes print `error: <one line>` and exit 2.
+
+    A multirun keeps going past a failed job (see sweep/jobs.py) and exits 2 after the sweep if any
+    job failed; a single run stops at the mistake, as before."""
     register_configs()
     reason = preflight(sys.argv[1:], config_name)
     if reason:
@@ -96,10 +110,22 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def _main(cfg: DictConfig):
+        if is_multirun():
+            job = current_job()
+            pin_gpu(job)
+            return run_guarded(task, cfg, job)
         try:
             return task(cfg)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
 
+    multirun = _is_multirun_command(sys.argv[1:])
+    if multirun and not any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in sys.argv[1:]):
+        sys.argv.append(sweep_callback_override())  # learns the sweep dir, collects failed.json at the end
     _main()
+    failed = take_failures() if multirun else []
+    if failed:
+        dirs = ", ".join(f["dir"] for f in failed)
+        print(f"error: {len(failed)} sweep job(s) failed; see failed.json in {dirs}", file=sys.stderr)
+        sys.exit(2)

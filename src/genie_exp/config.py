@@ -104,7 +104,8 @@ class LoggerConfig:
     name: str = "csv"  # csv | wandb
     project: str = "genie-exp"
     entity: Optional[str] = None
-    mode: str = "offline"
+    mode: str = "offline"  # online | offline | disabled; WANDB_MODE wins; online needs credentials
+    init_timeout: float = 30.0  # seconds wandb.init may wait for the server before falling back offline
 
 
 @dataclass

@@ -21,6 +21,7 @@ from .quant import calibrate_activations, convert
 from .quant.fold import fold_batchnorm
 from .recon.runner import reconstruct
 from .quiet import quiet_libraries
+from .tracking import WandbTracker, start_wandb
 from .validate import validate
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,32 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     data = build_data(cfg.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
-    seconds, info = {}, {}
+    tracker = start_wandb(cfg, out_dir)  # None unless logger=wandb
+    try:
+        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0)
+    except BaseException:
+        if tracker is not None:
+            tracker.finish(failed=True)
+        raise
+    if tracker is not None:
+        tracker.finish()
+    return metrics
 
-    logger = CSVLogger(str(out_dir), name="logs", version="")  # CSV always; W&B on top when enabled
+
+def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, teacher_source: str,
+            tracker: WandbTracker | None, t0: float) -> dict:
+    seconds, info = {}, {}
+    # CSV always; the stage Trainers write to every logger in the list.
+    logger: list = [CSVLogger(str(out_dir), name="logs", version="")]
+    if tracker is not None:
+        logger.append(tracker.lightning_logger())
     t = time.time()
     calib = make_calibration(cfg, teacher, data, info, logger)
     seconds["distill"] = time.time() - t
     if cfg.distill.name in ("genie", "zeroq"):
         info["samples_png"] = save_image_grid(calib, data, out_dir / "distill_samples.png").name
+        if tracker is not None:
+            tracker.log_samples(out_dir / info["samples_png"])
 
     t = time.time()
     units: list = []
@@ -88,6 +107,9 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
         **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+    if tracker is not None:
+        metrics["wandb_dir"] = str(tracker.dir)
+        tracker.log_final(metrics)
     save_json(metrics, out_dir / "metrics.json")
     return metrics
 

@@ -10,5 +10,5 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     for pattern in (".*does not have many workers.*", ".*isinstance\\(treespec, LeafSpec\\).*",
                     ".*LitLogger.*", ".*litlogger.*", ".*GPU available but not used.*",
-                    ".*The number of training batches.*", ".*`training_step` returned.*"):
+                    ".*The number of training batches.*", ".*`training_step` returned.*", ".*in eval mode.*"):
         warnings.filterwarnings("ignore", message=pattern)

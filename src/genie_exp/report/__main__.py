@@ -1,29 +1,53 @@
-"""`python -m genie_exp.report DIR [DIR ...] [--out DIR]`: a markdown table of every run found."""
+"""`python -m genie_exp.report DIR [DIR ...] [--out DIR] [--wandb ENTITY/PROJECT]`: every run found, as
+report.md (markdown table), report.png (top-1 vs weight bits) and report.html (both, self-contained)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import collect_metrics, group_rows, markdown_table
+from ..errors import UserError
+from . import collect_failures, collect_metrics, group_rows, html_page, markdown_table, plot_top1
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m genie_exp.report", description=__doc__)
-    p.add_argument("dirs", nargs="+", help="run or sweep directories to search for metrics.json")
-    p.add_argument("--out", help="where to write report.md (default: the first DIR)")
+    p.add_argument("dirs", nargs="*", help="run or sweep directories to search for metrics.json")
+    p.add_argument("--out", help="where to write the report (default: the first DIR, else the current dir)")
+    p.add_argument("--wandb", metavar="ENTITY/PROJECT", help="also read the finished runs of a W&B project (online)")
     args = p.parse_args(argv)
+    if not args.dirs and not args.wandb:
+        p.error("give at least one DIR or --wandb ENTITY/PROJECT")
     rows = collect_metrics(args.dirs)
-    if not rows:
-        print(f"error: no metrics.json under {', '.join(args.dirs)}", file=sys.stderr)
+    try:
+        if args.wandb:
+            rows += _wandb_rows(args.wandb)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
-    table = markdown_table(group_rows(rows))
-    out = Path(args.out or args.dirs[0])
+    where = ", ".join(args.dirs + ([f"W&B {args.wandb}"] if args.wandb else []))
+    if not rows:
+        print(f"error: no metrics.json under {where}", file=sys.stderr)
+        return 2
+    failures = collect_failures(args.dirs)
+    grouped = group_rows(rows)
+    out = Path(args.out or (args.dirs[0] if args.dirs else "."))
     out.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(grouped)
+    if failures:
+        table += f"\n{len(failures)} failed run(s): " + ", ".join(f["dir"] for f in failures) + "\n"
     (out / "report.md").write_text(table)
+    png = plot_top1(grouped, out / "report.png")
+    (out / "report.html").write_text(html_page(grouped, png.read_bytes(), len(rows), failures))
     print(table, end="")
-    print(f"{len(rows)} runs -> {out / 'report.md'}")
+    print(f"{len(rows)} runs -> {out / 'report.md'}, {out / 'report.png'}, {out / 'report.html'}")
     return 0
+
+
+def _wandb_rows(project_path: str) -> list[dict]:
+    from .wandb_source import runs_from_wandb  # wandb is imported only when asked for
+
+    return runs_from_wandb(project_path)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,18 @@ def collect_metrics(dirs: list[str | Path]) -> list[dict]:
     return rows
 
 
+def collect_failures(dirs: list[str | Path]) -> list[dict]:
+    """The failed.json records of multirun jobs that died (error line, overrides, `dir`)."""
+    out = []
+    for d in dirs:
+        for path in sorted(Path(d).rglob("failed.json")):
+            try:
+                out.append({**json.loads(path.read_text()), "dir": str(path.parent)})
+            except (OSError, json.JSONDecodeError):
+                continue
+    return out
+
+
 def group_rows(rows: list[dict]) -> list[dict]:
     """One row per configuration: mean and std of the top-1s over seeds, the seeds themselves."""
     groups: dict[tuple, list[dict]] = {}
