@@ -3,12 +3,15 @@
 # budget-sensitive setting), distillation steps 100 / 200 / 400 per batch and reconstruction steps
 # 250 / 500 / 1000 per unit (200 and 500 are the defaults; those runs come from quant_table.sh).
 set -euo pipefail
+# A run whose directory exists is skipped (done, or running in another shell): delete it to rerun.
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
+run() { local dir=$1; shift; [ -e "$dir" ] && return 0; mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
 OUT=experiments/fashion_mnist/runs/budget
 for it in 100 400; do
-  $PY -m genie_exp quant.w=2 quant.a=4 distill.iters=$it progress=false hydra.run.dir=$OUT/distill$it-recon500
+  run $OUT/distill$it-recon500 quant.w=2 quant.a=4 distill.iters=$it
 done
 for it in 250 1000; do
-  $PY -m genie_exp quant.w=2 quant.a=4 recon.iters=$it progress=false hydra.run.dir=$OUT/distill200-recon$it
+  run $OUT/distill200-recon$it quant.w=2 quant.a=4 recon.iters=$it
 done
+$PY -m genie_exp.report $OUT

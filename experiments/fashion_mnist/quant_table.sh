@@ -4,19 +4,19 @@
 # Every run uses the default budgets of conf/ (distill 256 images x 200 steps, recon 500 steps/unit).
 # Writes runs/quant/<model>-w<W>a<A>-<calib>-<quantizer>/ and runs/quant/report.md.
 set -euo pipefail
+# A run whose directory exists is skipped (done, or running in another shell): delete it to rerun.
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
+run() { local dir=$1; shift; [ -e "$dir" ] && return 0; mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
 OUT=experiments/fashion_mnist/runs/quant
 MODELS=${*:-resnet20 mobilenetv2}
 for model in $MODELS; do
   for wa in "4 4" "2 4" "3 3"; do
     set -- $wa
     for q in rtn adaround genie; do
-      $PY -m genie_exp +model=$model quantizer=$q distill=genie quant.w=$1 quant.a=$2 progress=false \
-          hydra.run.dir=$OUT/$model-w$1a$2-genie-$q
+      run $OUT/$model-w$1a$2-genie-$q +model=$model quantizer=$q distill=genie quant.w=$1 quant.a=$2
     done
-    $PY -m genie_exp +model=$model quantizer=genie distill=real quant.w=$1 quant.a=$2 progress=false \
-        hydra.run.dir=$OUT/$model-w$1a$2-real-genie
+    run $OUT/$model-w$1a$2-real-genie +model=$model quantizer=genie distill=real quant.w=$1 quant.a=$2
   done
 done
 $PY -m genie_exp.report $OUT
