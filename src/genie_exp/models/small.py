@@ -60,6 +60,6 @@ SMALL_MBV2_SETTING = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2]
 
 
 def small_mobilenetv2(num_classes: int = 10, width_mult: float = 0.5) -> nn.Module:
-    """Registered as `mobilenetv2` for image_size <= 64 (models/imagenet.py); its zoo teacher is shipped."""
+    """Registered as `mobilenetv2` for image_size <= 64 (models/imagenet.py): the zoo teacher's architecture."""
     return MobileNetV2(num_classes=num_classes, width_mult=width_mult,
                        inverted_residual_setting=SMALL_MBV2_SETTING)

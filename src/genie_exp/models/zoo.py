@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,11 @@ def load_weights(model: nn.Module, state: dict, what: str) -> None:
             if keys:
                 parts.append(f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}")
         raise UserError(f"{what} does not match the model ({'; '.join(parts)})")
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    fixed = OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items())
+    # the model's own module versions: keys and shapes already match it, and some modules
+    # (torchvision's MNASNet) refuse a state dict without versions (a plain dict, a re-keyed one)
+    fixed._metadata = own._metadata  # type: ignore[attr-defined]
+    model.load_state_dict(fixed)
 
 
 def save_teacher(model: nn.Module, path: Path, meta: dict) -> None:
