@@ -43,6 +43,19 @@ def _variants(overrides: list) -> list[list[str]]:
     return variants
 
 
+def _dir_problem(key: str, value: str) -> Optional[str]:
+    """Hydra creates the run dir with a traceback if it cannot; say it in one line instead."""
+    if "${" in value:
+        return None  # interpolations (the timestamped default) are Hydra's to resolve
+    path = Path(value).expanduser().absolute()
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{key}={value}: cannot create a directory there ({parent} is a file)"
+            return None
+    return None
+
+
 def preflight(args: list[str], config_name: str) -> Optional[str]:
     """None if the command line composes and validates, else a one-line reason."""
     from hydra import compose, initialize_config_dir
@@ -62,6 +75,10 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
     for o in overrides:
         if o.key_or_group == "hydra/launcher" and not o.is_sweep_override():
             problem = launcher_problem(o.get_value_element_as_str(), CONF_DIR / "hydra" / "launcher")
+            if problem:
+                return problem
+        if o.key_or_group in ("hydra.run.dir", "hydra.sweep.dir") and not o.is_sweep_override():
+            problem = _dir_problem(o.key_or_group, o.get_value_element_as_str())
             if problem:
                 return problem
     overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]

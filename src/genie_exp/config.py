@@ -127,6 +127,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     seed: int = 0
     progress: bool = True
+    resume: bool = True  # pick up a killed run's finished distillation batches / recon units (cache_dir)
 
 
 def register_configs() -> None:

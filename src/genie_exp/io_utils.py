@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +45,42 @@ def save_json(obj: Any, path: Path) -> None:
     _atomic(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()))
 
 
+def ensure_writable(directory: str | Path, what: str) -> Path:
+    """Fail early, in one line, if `directory` cannot hold files (before any expensive stage)."""
+    directory = Path(os.path.expanduser(str(directory)))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise UserError(f"{what}: cannot write to {directory} ({e.strerror or e})") from None
+    return directory
+
+
+def _is_raw_pickle(path: Path) -> bool:
+    """A plain pickle.dump file (PROTO opcode + protocol 2..5), not torch.save's zip archive."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def load_torch(path: Path, what: str) -> Any:
     """torch.load with weights_only=True: tensors and plain containers only, never arbitrary code."""
     path = Path(os.path.expanduser(str(path)))
     if not path.is_file():
         raise UserError(f"{what}: file not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"{what}: {path} holds more than tensors (refusing to unpickle arbitrary "
-                        f"objects); save a plain state dict with torch.save(model.state_dict(), ...)") from None
+        with warnings.catch_warnings():  # torch warns about a raw pickle's protocol before refusing it
+            warnings.filterwarnings("ignore", message=".*pickle protocol.*")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if found or _is_raw_pickle(path):
+            what_it_is = f"holds Python objects ({found.group(1)})" if found else "is a plain pickle, not torch.save's format"
+            raise UserError(f"{what}: {path} {what_it_is}; refused to unpickle it (that could run code). "
+                            f"Save a plain state dict with torch.save(model.state_dict(), ...)") from None
+        raise UserError(f"{what}: {path} is not a readable torch checkpoint (damaged or another format)") from None
     except Exception as e:
-        raise UserError(f"{what}: cannot read {path} ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else 'damaged file'})") from None
+        detail = str(e).splitlines()[0][:120] if str(e) else ""
+        raise UserError(f"{what}: {path} is not a readable torch checkpoint (damaged or another format; "
+                        f"{type(e).__name__}{': ' + detail if detail else ''})") from None

@@ -15,10 +15,11 @@ from .calib import make_calibration, save_image_grid
 from .data import DataSpec, build_data
 from .devices import stage_device
 from .evaluate import evaluate
-from .io_utils import save_json
+from .io_utils import ensure_writable, save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
 from .quant.fold import fold_batchnorm
+from .recon.checkpoint import ReconCheckpoint
 from .recon.runner import reconstruct
 from .quiet import quiet_libraries
 from .tracking import WandbTracker, start_wandb
@@ -28,9 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
-             logger=None) -> nn.Module:
+             logger=None, checkpoint: ReconCheckpoint | None = None) -> nn.Module:
     """Fake-quantized student: converted, activation steps initialised on the calibration images,
-    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit."""
+    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit.
+    `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py)."""
     q = cfg.quant
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
     reference = fold_batchnorm(teacher, calib[:2]) if q.fold_bn else teacher
@@ -41,10 +43,10 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
     if cfg.quantizer.reconstruct:
         done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
                            extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
-                           device=stage_device(cfg), logger=logger)
+                           device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint)
         if units is not None:
             units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
-                          "loss": u["loss"]} for u in done)
+                          "loss": u["loss"], **({"resumed": True} if u.get("resumed") else {})} for u in done)
     return student
 
 
@@ -56,6 +58,9 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     t0 = time.time()
     pl.seed_everything(int(cfg.seed), verbose=False)
     out_dir = Path(out_dir)
+    # A disk that cannot be written fails here, in one line, not after the expensive stages.
+    ensure_writable(cfg.paths.cache_dir, "paths.cache_dir")
+    ensure_writable(out_dir, "run dir")
     data = build_data(cfg.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
@@ -74,6 +79,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
 def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, teacher_source: str,
             tracker: WandbTracker | None, t0: float) -> dict:
     seconds, info = {}, {}
+    _keep_previous_logs(out_dir)
     # CSV always; the stage Trainers write to every logger in the list.
     logger: list = [CSVLogger(str(out_dir), name="logs", version="")]
     if tracker is not None:
@@ -88,7 +94,8 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
 
     t = time.time()
     units: list = []
-    student = quantize(cfg, teacher, calib, units, logger)
+    checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib) if cfg.quantizer.reconstruct else None
+    student = quantize(cfg, teacher, calib, units, logger, checkpoint)
     seconds["recon"] = time.time() - t
 
     t = time.time()
@@ -111,7 +118,22 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
         metrics["wandb_dir"] = str(tracker.dir)
         tracker.log_final(metrics)
     save_json(metrics, out_dir / "metrics.json")
+    if checkpoint is not None:
+        # The result is in metrics.json now; a kept checkpoint would make the same command skip the
+        # whole reconstruction next time (and it is as large as the student).
+        checkpoint.discard()
     return metrics
+
+
+def _keep_previous_logs(out_dir: Path) -> None:
+    """A run restarted in the same run dir would have Lightning delete the killed attempt's
+    logs/metrics.csv; move that attempt's logs to logs.1 (logs.2, ...) instead."""
+    logs = out_dir / "logs"
+    if logs.is_dir() and any(logs.iterdir()):
+        k = 1
+        while (out_dir / f"logs.{k}").exists():
+            k += 1
+        logs.rename(out_dir / f"logs.{k}")
 
 
 def summary_line(m: dict) -> str:

@@ -35,6 +35,8 @@ def validate(cfg: DictConfig) -> None:
     d = cfg.distill
     if d.samples < 1 or d.batch_size < 1:
         raise UserError(f"distill.samples and distill.batch_size must be positive, got {d.samples} and {d.batch_size}")
+    if d.name in ("genie", "zeroq") and d.samples < d.batch_size:
+        raise UserError(f"distill.samples={d.samples} is smaller than distill.batch_size={d.batch_size}")
     if d.name in ("genie", "zeroq") and d.samples % d.batch_size:
         raise UserError(f"distill.samples={d.samples} is not a multiple of distill.batch_size={d.batch_size}")
     if cfg.quantizer.reconstruct and cfg.recon.batch_size > d.samples:

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..data import DataSpec
 from ..devices import lightning_accelerator
 from .baselines import noise_images, real_images
-from .cache import cache_key, cache_path, load_cached, save_cached
+from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
 from .distill import distill_images
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: 
         return real_images(data, n, seed)
     shape = (n, 3, size, size)
     spec = OmegaConf.to_container(d, resolve=True)
-    path = cache_path(cfg.paths.cache_dir, cfg.model.name, d.name, cache_key(teacher, spec, seed, size))
+    key = cache_key(teacher, spec, seed, size)
+    path = cache_path(cfg.paths.cache_dir, cfg.model.name, d.name, key)
     if d.cache:
         images = load_cached(path, shape)
         if images is not None:
@@ -41,14 +42,18 @@ def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: 
             log.info("calibration set from cache %s", path)
             return images
     losses: list = []
+    # Finished batches are kept as they come, so a killed run distils only what is missing.
+    store = BatchStore(cfg.paths.cache_dir, key, (int(d.batch_size), 3, size, size), bool(cfg.get("resume", True)))
     images = distill_images(teacher, d.name, n, int(d.batch_size), int(d.iters), size, seed,
                             parallel=int(d.parallel_batches), swing=bool(d.swing), latent_dim=int(d.latent_dim),
                             lr_latent=float(d.lr_latent), lr_generator=float(d.lr_generator),
                             lr_pixels=float(d.lr_pixels), progress=bool(cfg.progress),
-                            accelerator=lightning_accelerator(cfg), logger=logger, losses=losses)
+                            accelerator=lightning_accelerator(cfg), logger=logger, losses=losses,
+                            store=store)
     info["distill_loss"] = sum(losses) / max(len(losses), 1)
     info["calib_cache"] = "miss" if d.cache else "off"
     save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})
+    store.clear(n // int(d.batch_size))
     return images
 
 

@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 
 from ..progress import trainer_kwargs
+from ..rng import derived_seed, seeded
+from .cache import BatchStore
 from .distill_module import DistillModule
 from .swing import swing_convolution
 
@@ -33,20 +35,37 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
                    image_size: int, seed: int, *, parallel: int = 1, swing: bool = True,
                    latent_dim: int = 256, lr_latent: float = 0.1, lr_generator: float = 0.01,
                    lr_pixels: float = 0.25, progress: bool = True, accelerator: str = "cpu",
-                   logger=False, losses: Optional[list] = None) -> torch.Tensor:
-    """`samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `parallel` batches at a time."""
+                   logger=False, losses: Optional[list] = None, store: Optional[BatchStore] = None) -> torch.Tensor:
+    """`samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `parallel` batches at a time.
+
+    With a `store`, each finished batch is saved at once and a group whose batches are all stored
+    is taken from there instead of being fitted again (resume after a crash)."""
     n_batches = samples // batch_size
     out = []
     with frozen(teacher), swing_convolution(teacher, swing):
         for start in range(0, n_batches, parallel):
             ids = list(range(start, min(n_batches, start + parallel)))
-            module = DistillModule(teacher, method, ids, batch_size, image_size, seed, latent_dim,
-                                   lr_latent, lr_generator, lr_pixels)
-            label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
-            trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10,
-                                 **trainer_kwargs(progress, label, accelerator))
-            trainer.fit(module, train_dataloaders=[0] * iters)
-            out.append(module.final_images().cpu())
+            stored = [store.load(b) for b in ids] if store is not None else [None]
+            if all(s is not None for s in stored):
+                out.append(torch.cat([s[0] for s in stored]))
+                if losses is not None:
+                    losses.extend(s[1] for s in stored)
+                continue
+            # The group's own seed: swing offsets (and zeroq) do not depend on earlier groups, so a
+            # restarted run fits the missing groups exactly as an uninterrupted run did.
+            with seeded(derived_seed(seed, "distill", ids[0])):
+                module = DistillModule(teacher, method, ids, batch_size, image_size, seed, latent_dim,
+                                       lr_latent, lr_generator, lr_pixels)
+                label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
+                trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10,
+                                     **trainer_kwargs(progress, label, accelerator))
+                trainer.fit(module, train_dataloaders=[0] * iters)
+            images = module.final_images().cpu()
+            group_losses = module.last_loss.cpu().tolist()
+            out.append(images)
             if losses is not None:
-                losses.extend(module.last_loss.cpu().tolist())
+                losses.extend(group_losses)
+            if store is not None:
+                for b, part, loss in zip(ids, images.split(batch_size), group_losses):
+                    store.save(b, part, loss)
     return torch.cat(out)

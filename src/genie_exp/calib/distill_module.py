@@ -84,8 +84,8 @@ class DistillModule(pl.LightningModule):
         per_batch = bn + img
         total = per_batch.sum()
         if not torch.isfinite(total):
-            bad = [self.batch_ids[i] for i, v in enumerate(per_batch.tolist()) if not math.isfinite(v)]
-            raise UserError(f"distill: the loss became {float(total)} at batch {bad[0] if bad else '?'}, "
+            bad = [self.batch_ids[i] for i, v in enumerate(per_batch.detach().tolist()) if not math.isfinite(v)]
+            raise UserError(f"distill: the loss became {float(total.detach())} at batch {bad[0] if bad else '?'}, "
                             f"step {batch_idx}; lower distill.lr_latent / lr_generator")
         opt.zero_grad(set_to_none=True)
         self.manual_backward(total)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 import warnings
-from typing import Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 import pytorch_lightning as pl
 import torch
@@ -16,8 +16,12 @@ import torch.nn as nn
 from ..errors import UserError
 from ..progress import StageProgressBar
 from ..quant.layer import QuantLayer, quant_layers
+from ..rng import derived_seed, seeded
 from .recon_module import ReconModule
 from .units import Unit, execution_order, find_units
+
+if TYPE_CHECKING:
+    from .checkpoint import ReconCheckpoint
 
 log = logging.getLogger(__name__)
 CHUNK = 128  # images per forward pass while caching a unit's tensors
@@ -97,14 +101,19 @@ def _freeze_unit(unit: nn.Module) -> None:
 
 def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: Any,
                 learn_weight_step: bool, extra_blocks: Iterable[str] = (), progress: bool = True,
-                device: Optional[torch.device | str] = None, logger: Any = None) -> list[dict]:
+                device: Optional[torch.device | str] = None, logger: Any = None, seed: int = 0,
+                checkpoint: Optional["ReconCheckpoint"] = None) -> list[dict]:
     """Reconstruct every unit of `student` (in place) against `teacher` on the images `calib`.
 
     `learn_weight_step`: True for Genie-M (steps learned with V), False for AdaRound (steps fixed).
     Returns one dict per reconstructed unit, in execution order: name, kind, seconds, loss (mean
     reconstruction loss over the last 5% of the steps) and loss_start (the same over the first 5%).
     Afterwards every weight quantizer is frozen with hard rounding and both models are in eval mode on
-    `device` (default: CUDA if available)."""
+    `device` (default: CUDA if available).
+
+    Unit i draws its random numbers (batches, QDrop) from its own seed (seed, i). A `checkpoint`
+    (recon.checkpoint.ReconCheckpoint) is restored first and saved after every unit: the units it
+    lists are skipped and their results returned again with `"resumed": True`."""
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     iters = int(cfg_recon.iters)
     teacher_modules = dict(teacher.named_modules())
@@ -114,9 +123,13 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     order = execution_order(student, calib[:2].to(device), {u.name: u.module for u in units})
     by_name = {u.name: u for u in units}
     results: list[dict] = []
+    done = checkpoint.restore(student) if checkpoint is not None else {}
     with _quiet_lightning():
-        for name in order:
+        for index, name in enumerate(order):
             unit: Unit = by_name[name]
+            if name in done:
+                results.append({**done[name], "resumed": True})
+                continue
             if name not in teacher_modules:
                 raise UserError(f"recon: the teacher has no module '{name}' to match the student's unit "
                                 f"(was the student converted from this teacher?)")
@@ -127,9 +140,14 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 log.warning("recon: unit '%s' is never reached by a forward pass; hard-rounded as is", name)
                 _freeze_unit(unit.module)
                 continue
-            results.append(_fit_unit(unit, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters,
-                                     progress, device, logger, t0))
+            # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
+            with seeded(derived_seed(seed, "recon", index)):
+                result = _fit_unit(unit, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters,
+                                   progress, device, logger, t0)
             del x_fp, x_q, y_fp
+            results.append(result)
+            if checkpoint is not None:
+                checkpoint.save(student, [{k: v for k, v in r.items() if k != "resumed"} for r in results])
     student.eval()
     return results
 
