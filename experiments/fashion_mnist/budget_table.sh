@@ -8,10 +8,9 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 run() { local dir=$1; shift; [ -e "$dir" ] && return 0; mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
 OUT=experiments/fashion_mnist/runs/budget
-for it in 100 400; do
-  run $OUT/distill$it-recon500 quant.w=2 quant.a=4 distill.iters=$it
-done
-for it in 250 1000; do
-  run $OUT/distill200-recon$it quant.w=2 quant.a=4 recon.iters=$it
-done
+# cheaper points first
+run $OUT/distill100-recon500 quant.w=2 quant.a=4 distill.iters=100
+run $OUT/distill200-recon250 quant.w=2 quant.a=4 recon.iters=250
+run $OUT/distill400-recon500 quant.w=2 quant.a=4 distill.iters=400
+run $OUT/distill200-recon1000 quant.w=2 quant.a=4 recon.iters=1000
 $PY -m genie_exp.report $OUT
