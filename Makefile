@@ -30,7 +30,7 @@ run: install data ## the whole pipeline on the embedded default (resnet20, Fashi
 	$(PY) -m genie_exp $(ARGS)
 
 test: install data ## the test suite
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest tests
 
 clean: ## remove run outputs (keeps .venv and the caches)
 	rm -rf outputs multirun lightning_logs
