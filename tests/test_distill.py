@@ -11,7 +11,7 @@ from genie_exp.calib import make_calibration
 from genie_exp.calib.bn_stats import BNStatsLoss
 from genie_exp.calib.distill import distill_images
 from genie_exp.calib.distill_module import DistillModule
-from genie_exp.calib.swing import strided_convs, swing_convolution
+from genie_exp.calib.swing import swing_convolution
 from genie_exp.data import build_data
 from genie_exp.errors import UserError
 from genie_exp.models import create_model
