@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from ..progress import trainer_kwargs
+from ..quiet import quiet_lightning
 from ..rng import derived_seed, seeded
 from .cache import BatchStore
 from .distill_module import DistillModule
@@ -42,7 +43,7 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
     is taken from there instead of being fitted again (resume after a crash)."""
     n_batches = samples // batch_size
     out = []
-    with frozen(teacher), swing_convolution(teacher, swing):
+    with frozen(teacher), swing_convolution(teacher, swing), quiet_lightning():
         for start in range(0, n_batches, parallel):
             ids = list(range(start, min(n_batches, start + parallel)))
             stored = [store.load(b) for b in ids] if store is not None else [None]

@@ -3,11 +3,9 @@ output (BRECQ order). For each unit it caches the teacher's input/output and the
 student's input, then fits a `ReconModule` with a Lightning Trainer."""
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-import warnings
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import pytorch_lightning as pl
 import torch
@@ -15,6 +13,7 @@ import torch.nn as nn
 
 from ..errors import UserError
 from ..progress import StageProgressBar
+from ..quiet import quiet_lightning
 from ..quant.layer import QuantLayer, quant_layers
 from ..rng import derived_seed, seeded
 from .recon_module import ReconModule
@@ -67,25 +66,6 @@ def _capture(model: nn.Module, module: nn.Module, calib: torch.Tensor, device: t
     return torch.cat(xs), (torch.cat(ys) if want_output else None)
 
 
-@contextlib.contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """One Trainer per unit: keep Lightning's per-Trainer banners and expected warnings (modules in
-    eval mode on purpose, no workers for a dummy loader, short runs) out of the output."""
-    loggers = [logging.getLogger(n) for n in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            for msg in (".*eval mode.*", ".*does not have many workers.*", ".*smaller than the logging interval.*",
-                        ".*Tensor Cores.*", ".*GPU available but not used.*"):
-                warnings.filterwarnings("ignore", message=msg)
-            yield
-    finally:
-        for lg, lvl in zip(loggers, levels):
-            lg.setLevel(lvl)
-
-
 def _trainer_args(device: torch.device) -> dict:
     if device.type == "cuda":
         return {"accelerator": "gpu", "devices": [device.index] if device.index is not None else 1}
@@ -124,7 +104,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     by_name = {u.name: u for u in units}
     results: list[dict] = []
     done = checkpoint.restore(student) if checkpoint is not None else {}
-    with _quiet_lightning():
+    with quiet_lightning():
         for index, name in enumerate(order):
             unit: Unit = by_name[name]
             if name in done:
