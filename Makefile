@@ -32,5 +32,8 @@ run: install data ## the whole pipeline on the embedded default (resnet20, Fashi
 test: install data ## the test suite
 	$(PY) -m pytest tests
 
+bench: install data ## time each stage against its floor, end to end too (writes experiments/bench/latest.json)
+	$(PY) -m genie_exp.bench $(ARGS)
+
 clean: ## remove run outputs (keeps .venv and the caches)
 	rm -rf outputs multirun lightning_logs

@@ -91,12 +91,21 @@ class TrainConfig:  # teacher training for the zoo
 
 
 @dataclass
+class BenchConfig:  # python -m genie_exp.bench
+    reps: int = 10  # timed repetitions of each floor (median)
+    warmup: int = 3  # untimed calls first; also the steps of each fit left out of the step median
+    end_to_end: bool = True  # also run the whole pipeline (fresh distillation) and time its steps
+    out: str = "experiments/bench/latest.json"
+
+
+@dataclass
 class TrainerConfig:
     accelerator: str = "auto"
     devices: Any = 1
     num_nodes: int = 1
     strategy: str = "auto"
     precision: str = "32-true"
+    channels_last: bool = True  # NHWC layout while distilling and reconstructing (same values, faster)
 
 
 @dataclass
@@ -122,6 +131,7 @@ class Config:
     distill: DistillConfig = field(default_factory=DistillConfig)
     recon: ReconConfig = field(default_factory=ReconConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

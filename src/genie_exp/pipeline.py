@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Sequence
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger
@@ -29,10 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
-             logger=None, checkpoint: ReconCheckpoint | None = None) -> nn.Module:
+             logger=None, checkpoint: ReconCheckpoint | None = None, callbacks: Sequence = ()) -> nn.Module:
     """Fake-quantized student: converted, activation steps initialised on the calibration images,
     then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit.
-    `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py)."""
+    `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py); `callbacks` are added
+    to every reconstruction Trainer."""
     q = cfg.quant
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
     reference = fold_batchnorm(teacher, calib[:2]) if q.fold_bn else teacher
@@ -43,7 +45,8 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
     if cfg.quantizer.reconstruct:
         done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
                            extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
-                           device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint)
+                           device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint,
+                           callbacks=callbacks, channels_last=bool(cfg.trainer.get("channels_last", False)))
         if units is not None:
             units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
                           "loss": u["loss"], **({"resumed": True} if u.get("resumed") else {})} for u in done)
@@ -51,8 +54,9 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
 
 
 
-def run(cfg: DictConfig, out_dir: str | Path) -> dict:
-    """Run the pipeline, write `metrics.json` into `out_dir` and return the metrics."""
+def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict:
+    """Run the pipeline, write `metrics.json` into `out_dir` and return the metrics. `callbacks`
+    (Lightning callbacks) join every distillation and reconstruction Trainer (the bench times steps so)."""
     validate(cfg)
     quiet_libraries()
     t0 = time.time()
@@ -66,7 +70,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
     teacher, teacher_source = load_teacher(cfg, data)
     tracker = start_wandb(cfg, out_dir)  # None unless logger=wandb
     try:
-        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0)
+        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0, callbacks)
     except BaseException:
         if tracker is not None:
             tracker.finish(failed=True)
@@ -77,7 +81,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict:
 
 
 def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, teacher_source: str,
-            tracker: WandbTracker | None, t0: float) -> dict:
+            tracker: WandbTracker | None, t0: float, callbacks: Sequence = ()) -> dict:
     seconds, info = {}, {}
     _keep_previous_logs(out_dir)
     # CSV always; the stage Trainers write to every logger in the list.
@@ -85,7 +89,7 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
     if tracker is not None:
         logger.append(tracker.lightning_logger())
     t = time.time()
-    calib = make_calibration(cfg, teacher, data, info, logger)
+    calib = make_calibration(cfg, teacher, data, info, logger, callbacks)
     seconds["distill"] = time.time() - t
     if cfg.distill.name in ("genie", "zeroq"):
         info["samples_png"] = save_image_grid(calib, data, out_dir / "distill_samples.png").name
@@ -95,7 +99,7 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
     t = time.time()
     units: list = []
     checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib) if cfg.quantizer.reconstruct else None
-    student = quantize(cfg, teacher, calib, units, logger, checkpoint)
+    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks)
     seconds["recon"] = time.time() - t
 
     t = time.time()

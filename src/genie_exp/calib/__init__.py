@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: Optional[dict] = None,
-                     logger=False) -> torch.Tensor:
+                     logger=False, callbacks: Sequence = ()) -> torch.Tensor:
     """The calibration set; for genie/zeroq read from (or written to) the cache. `info` gets
     `calib_cache` (hit | miss | off) and, after a fit, `distill_loss`."""
     d = cfg.distill
@@ -49,7 +49,8 @@ def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: 
                             lr_latent=float(d.lr_latent), lr_generator=float(d.lr_generator),
                             lr_pixels=float(d.lr_pixels), progress=bool(cfg.progress),
                             accelerator=lightning_accelerator(cfg), logger=logger, losses=losses,
-                            store=store)
+                            store=store, callbacks=callbacks,
+                            channels_last=bool(cfg.trainer.get("channels_last", False)))
     info["distill_loss"] = sum(losses) / max(len(losses), 1)
     info["calib_cache"] = "miss" if d.cache else "off"
     save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})

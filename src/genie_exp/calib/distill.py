@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
+from ..layout import channels_last as nhwc
 from ..progress import trainer_kwargs
 from ..quiet import quiet_lightning
 from ..rng import derived_seed, seeded
@@ -36,14 +37,16 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
                    image_size: int, seed: int, *, parallel: int = 1, swing: bool = True,
                    latent_dim: int = 256, lr_latent: float = 0.1, lr_generator: float = 0.01,
                    lr_pixels: float = 0.25, progress: bool = True, accelerator: str = "cpu",
-                   logger=False, losses: Optional[list] = None, store: Optional[BatchStore] = None) -> torch.Tensor:
+                   logger=False, losses: Optional[list] = None, store: Optional[BatchStore] = None,
+                   callbacks: Sequence = (), channels_last: bool = False) -> torch.Tensor:
     """`samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `parallel` batches at a time.
 
     With a `store`, each finished batch is saved at once and a group whose batches are all stored
     is taken from there instead of being fitted again (resume after a crash)."""
     n_batches = samples // batch_size
     out = []
-    with frozen(teacher), swing_convolution(teacher, swing), quiet_lightning():
+    with frozen(teacher), swing_convolution(teacher, swing), quiet_lightning(), \
+            nhwc(teacher, enabled=channels_last):
         for start in range(0, n_batches, parallel):
             ids = list(range(start, min(n_batches, start + parallel)))
             stored = [store.load(b) for b in ids] if store is not None else [None]
@@ -56,12 +59,13 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
             # restarted run fits the missing groups exactly as an uninterrupted run did.
             with seeded(derived_seed(seed, "distill", ids[0])):
                 module = DistillModule(teacher, method, ids, batch_size, image_size, seed, latent_dim,
-                                       lr_latent, lr_generator, lr_pixels)
+                                       lr_latent, lr_generator, lr_pixels, channels_last=channels_last)
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
-                trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10,
-                                     **trainer_kwargs(progress, label, accelerator))
+                kwargs = trainer_kwargs(progress, label, accelerator)
+                kwargs["callbacks"] += list(callbacks)
+                trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10, **kwargs)
                 trainer.fit(module, train_dataloaders=[0] * iters)
-            images = module.final_images().cpu()
+            images = module.final_images().cpu().contiguous()
             group_losses = module.last_loss.cpu().tolist()
             out.append(images)
             if losses is not None:

@@ -25,7 +25,8 @@ def batch_seed(seed: int, batch_index: int) -> int:
 class DistillModule(pl.LightningModule):
     def __init__(self, teacher: nn.Module, method: str, batch_ids: Sequence[int], batch_size: int,
                  image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
-                 lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100):
+                 lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
+                 channels_last: bool = False):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
@@ -44,6 +45,8 @@ class DistillModule(pl.LightningModule):
             else:
                 raise ValueError(f"unknown distillation method {method}")
         self.generators = nn.ModuleList(gens)
+        if channels_last:  # the generator's convolutions are about 2x faster in NHWC on a CPU
+            self.generators.to(memory_format=torch.channels_last)
         self.inputs = nn.ParameterList(params)  # latents (genie) or pixels (zeroq)
         self.last_loss = torch.full((len(self.batch_ids),), float("nan"))
 

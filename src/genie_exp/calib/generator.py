@@ -27,4 +27,8 @@ class Generator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.fc(z).view(z.shape[0], 128, self.init_size, self.init_size))
+        x = self.fc(z).view(z.shape[0], 128, self.init_size, self.init_size)
+        if self.body[2].weight.is_contiguous(memory_format=torch.channels_last):
+            # in NHWC mode convert here, before the upsampling makes the tensor 4x larger
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.body(x)

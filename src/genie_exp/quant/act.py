@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 
 from .grid import act_levels, search_act_scale
+from .lsq import lsq_qdrop
+from .qdrop import drop_mask
 
 
 class ActQuantizer(nn.Module):
@@ -31,12 +33,9 @@ class ActQuantizer(nn.Module):
         if not bool(self.initialized):
             return x
         lo, hi = act_levels(self.bits, bool(self.signed))
-        xs = x / self.scale
-        xs = xs + (torch.round(xs) - xs).detach()  # straight-through rounding: LSQ's step gradient
-        xq = torch.clamp(xs, lo, hi) * self.scale
-        if self.training and self.drop_prob > 0:
-            xq = torch.where(torch.rand_like(x) < self.drop_prob, x, xq)
-        return xq
+        # QDrop: each element stays FP with probability drop_prob (training only)
+        mask = drop_mask(x, self.drop_prob) if self.training and self.drop_prob > 0 else None
+        return lsq_qdrop(x, self.scale, lo, hi, mask)
 
     def extra_repr(self) -> str:
         return f"bits={self.bits}, signed={bool(self.signed)}, scale={float(self.scale):.4g}"

@@ -14,6 +14,7 @@ import torch.nn as nn
 from ..errors import UserError
 from ..quant.act import ActQuantizer
 from ..quant.layer import QuantLayer
+from ..quant.qdrop import qdrop_mix
 from ..quant.weight import WeightQuantizer
 
 # How often (in steps) the per-step losses are checked for NaN/inf: checking every step would force a
@@ -130,7 +131,7 @@ class ReconModule(pl.LightningModule):
         idx = torch.randint(self.x_q.shape[0], (self.batch_size,), device=self.x_q.device)
         x_q, x_fp = self.x_q[idx], self.x_fp[idx]
         # QDrop at the unit input: each element from the FP teacher with prob qdrop_prob.
-        x = torch.where(torch.rand_like(x_q) < self.qdrop_prob, x_fp, x_q)
+        x = qdrop_mix(x_fp, x_q, self.qdrop_prob)
         rec = self.reconstruction_loss(self.unit(x), self.y_fp[idx])
         beta = self.beta(step)
         loss = rec if beta is None else rec + self.round_loss(beta)

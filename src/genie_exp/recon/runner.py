@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
 from ..errors import UserError
+from ..layout import channels_last as nhwc, to_layout
 from ..progress import StageProgressBar
 from ..quiet import quiet_lightning
 from ..quant.layer import QuantLayer, quant_layers
@@ -82,7 +83,8 @@ def _freeze_unit(unit: nn.Module) -> None:
 def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: Any,
                 learn_weight_step: bool, extra_blocks: Iterable[str] = (), progress: bool = True,
                 device: Optional[torch.device | str] = None, logger: Any = None, seed: int = 0,
-                checkpoint: Optional["ReconCheckpoint"] = None) -> list[dict]:
+                checkpoint: Optional["ReconCheckpoint"] = None, callbacks: Sequence = (),
+                channels_last: bool = False) -> list[dict]:
     """Reconstruct every unit of `student` (in place) against `teacher` on the images `calib`.
 
     `learn_weight_step`: True for Genie-M (steps learned with V), False for AdaRound (steps fixed).
@@ -93,7 +95,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
 
     Unit i draws its random numbers (batches, QDrop) from its own seed (seed, i). A `checkpoint`
     (recon.checkpoint.ReconCheckpoint) is restored first and saved after every unit: the units it
-    lists are skipped and their results returned again with `"resumed": True`."""
+    lists are skipped and their results returned again with `"resumed": True`. `channels_last` runs the
+    stage in NHWC layout (same values, faster convolutions); the models are NCHW again afterwards."""
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     iters = int(cfg_recon.iters)
     teacher_modules = dict(teacher.named_modules())
@@ -104,7 +107,9 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     by_name = {u.name: u for u in units}
     results: list[dict] = []
     done = checkpoint.restore(student) if checkpoint is not None else {}
-    with quiet_lightning():
+    if channels_last:
+        calib = to_layout(calib, True)
+    with quiet_lightning(), nhwc(student, teacher, enabled=channels_last):
         for index, name in enumerate(order):
             unit: Unit = by_name[name]
             if name in done:
@@ -123,7 +128,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
             # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
             with seeded(derived_seed(seed, "recon", index)):
                 result = _fit_unit(unit, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters,
-                                   progress, device, logger, t0)
+                                   progress, device, logger, t0, callbacks)
             del x_fp, x_q, y_fp
             results.append(result)
             if checkpoint is not None:
@@ -134,11 +139,11 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
 
 def _fit_unit(unit: Unit, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor, cfg_recon: Any,
               learn_weight_step: bool, iters: int, progress: bool, device: torch.device, logger: Any,
-              t0: float) -> dict:
+              t0: float, callbacks: Sequence = ()) -> dict:
     module = ReconModule(unit.module, unit.name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters)
-    callbacks = [StageProgressBar(f"recon {unit.name}", refresh_rate=max(1, iters // 200))] if progress else []
+    bars = [StageProgressBar(f"recon {unit.name}", refresh_rate=max(1, iters // 200))] if progress else []
     trainer = pl.Trainer(max_steps=iters, logger=logger or False, enable_checkpointing=False,
-                         enable_progress_bar=progress, enable_model_summary=False, callbacks=callbacks,
+                         enable_progress_bar=progress, enable_model_summary=False, callbacks=bars + list(callbacks),
                          log_every_n_steps=max(1, min(50, iters // 10)), num_sanity_val_steps=0,
                          **_trainer_args(device))
     if iters > 0:

@@ -1,0 +1,98 @@
+"""The benchmark: floors, then the real run end to end with every training step timed."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ..data import build_data
+from ..devices import stage_device
+from ..io_utils import save_json
+from ..models.zoo import load_teacher
+from ..pipeline import run
+from ..quiet import quiet_libraries
+from .floors import generator_floor, teacher_floor, unit_floors
+from .machine import describe
+from .step_timer import StepTimer
+from .timing import peak_memory_mb
+
+log = logging.getLogger(__name__)
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b > 0 else float("nan")
+
+
+def bench(cfg: DictConfig) -> dict:
+    """Measure, print and write `cfg.bench.out` (JSON). The end-to-end run distils afresh
+    (no calibration cache, no resume) into a temporary run dir."""
+    quiet_libraries()
+    b = cfg.bench
+    reps, warmup = int(b.reps), int(b.warmup)
+    device = stage_device(cfg)
+    data = build_data(cfg.data)
+    teacher, _ = load_teacher(cfg, data)
+    size = data.image_size
+
+    gen_s = generator_floor(int(cfg.distill.latent_dim), size, int(cfg.distill.batch_size), device, reps, warmup)
+    teach_s = teacher_floor(teacher, size, int(cfg.distill.batch_size), device, reps, warmup)
+    floors = unit_floors(teacher, size, int(cfg.recon.batch_size), device, list(cfg.model.blocks), reps, warmup)
+
+    result = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": describe(device),
+        "device": device.type, "command": "python -m genie_exp.bench " + " ".join(sys.argv[1:]),
+        "model": cfg.model.name, "dataset": data.name, "image_size": size, "w_bits": int(cfg.quant.w),
+        "a_bits": int(cfg.quant.a), "distill": OmegaConf.to_container(cfg.distill, resolve=True),
+        "recon": {"iters": int(cfg.recon.iters), "batch_size": int(cfg.recon.batch_size)},
+        "distill_generator_s": round(gen_s, 5), "distill_teacher_s": round(teach_s, 5),
+        "distill_floor_s": round(gen_s + teach_s, 5),
+    }
+    if b.end_to_end:
+        run_cfg = OmegaConf.merge(cfg, {"distill": {"cache": False}, "resume": False})
+        timer = StepTimer(skip=warmup)
+        with tempfile.TemporaryDirectory(prefix="genie-bench-") as tmp:
+            t = time.perf_counter()
+            metrics = run(run_cfg, tmp, callbacks=[timer])
+            result["end_to_end_s"] = round(time.perf_counter() - t, 2)
+        units = [{"name": n, "step_s": round(timer.median(n), 5), "floor_s": round(f, 5),
+                  "ratio": _ratio(timer.median(n), f)} for n, f in floors.items() if n in timer.steps]
+        step_sum, floor_sum = sum(u["step_s"] for u in units), sum(u["floor_s"] for u in units)
+        result.update({
+            # a distillation step fits `parallel_batches` batches: per batch is what compares to the floor
+            "distill_step_s": round(timer.median("distill") / int(cfg.distill.parallel_batches), 5),
+            "recon_step_s": round(step_sum / max(len(units), 1), 5),
+            "recon_floor_s": round(floor_sum / max(len(units), 1), 5),
+            "recon_units": units,
+            "stage_s": metrics["seconds"], "quant_top1": metrics["quant_top1"], "fp32_top1": metrics["fp32_top1"],
+        })
+        result["distill_ratio"] = _ratio(result["distill_step_s"], result["distill_floor_s"])
+        result["recon_ratio"] = _ratio(step_sum, floor_sum)
+    else:
+        result["recon_floor_s"] = round(sum(floors.values()) / max(len(floors), 1), 5)
+    result["peak_memory_mb"] = round(peak_memory_mb(device), 1)
+    out = Path(str(b.out))
+    save_json(result, out)
+    print(report(result), flush=True)
+    print(f"written to {out}", flush=True)
+    return result
+
+
+def report(r: dict) -> str:
+    """The human-readable summary of one bench result."""
+    lines = [f"bench {r['model']} {r['dataset']} W{r['w_bits']}A{r['a_bits']} on {r['machine']}",
+             f"  distill: generator {r['distill_generator_s']:.4f} s + teacher {r['distill_teacher_s']:.4f} s "
+             f"= floor {r['distill_floor_s']:.4f} s at batch {r['distill']['batch_size']}"]
+    if "distill_step_s" in r:
+        lines.append(f"           step {r['distill_step_s']:.4f} s per batch  ({r['distill_ratio']:.2f}x floor)")
+        lines.append(f"  recon:   step {r['recon_step_s']:.5f} s vs floor {r['recon_floor_s']:.5f} s per unit "
+                     f"at batch {r['recon']['batch_size']}  ({r['recon_ratio']:.2f}x floor, {len(r['recon_units'])} units)")
+        lines.append(f"  end to end {r['end_to_end_s']:.1f} s (distill {r['stage_s'].get('distill', 0):.1f}, "
+                     f"recon {r['stage_s'].get('recon', 0):.1f}, eval {r['stage_s'].get('eval', 0):.1f}); "
+                     f"quant top-1 {100 * r['quant_top1']:.2f}% (fp32 {100 * r['fp32_top1']:.2f}%)")
+    lines.append(f"  peak memory {r['peak_memory_mb']:.0f} MB")
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""The hand-written pieces that make the steps fast compute what the plain autograd versions compute:
+LSQ + QDrop, the QDrop mask, the BN-statistics mean/variance, and NHWC vs NCHW stages."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genie_exp.calib.bn_stats import group_stats
+from genie_exp.calib.distill import distill_images
+from genie_exp.models import create_model
+from genie_exp.quant.lsq import lsq_qdrop
+from genie_exp.quant.qdrop import drop_mask, qdrop_mix
+
+
+def _lsq_reference(x, s, lo, hi, mask):
+    """LSQ as written in the paper, through autograd: clamp, then round straight through."""
+    c = torch.clamp(x / s, lo, hi)
+    q = (c + (torch.round(c) - c).detach()) * s
+    return q if mask is None else torch.where(mask.bool(), x, q)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_lsq_qdrop_matches_the_autograd_reference(signed, with_mask):
+    torch.manual_seed(0)
+    lo, hi = (-8, 7) if signed else (0, 15)
+    x = (torch.randn(4, 3, 5, 5) * 2 + (0.0 if signed else 1.0)).double().requires_grad_()
+    s = torch.tensor(0.2, dtype=torch.double, requires_grad=True)
+    mask = (torch.rand(4, 3, 5, 5) < 0.5).double() if with_mask else None
+    w = torch.randn(4, 3, 5, 5).double()
+    out = lsq_qdrop(x, s, lo, hi, mask)
+    ref = _lsq_reference(x, s, lo, hi, mask)
+    assert torch.equal(out, ref)
+    got = torch.autograd.grad((out * w).sum(), [x, s])
+    want = torch.autograd.grad((ref * w).sum(), [x, s])
+    assert torch.allclose(got[0], want[0]) and torch.allclose(got[1], want[1])
+    assert float(got[1]) != 0.0  # the step does get a gradient
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_drop_mask_keeps_the_requested_fraction(p):
+    torch.manual_seed(1)
+    m = drop_mask(torch.empty(1000, 1001), p)
+    assert set(m.unique().tolist()) <= {0.0, 1.0}
+    assert abs(float(m.mean()) - p) < 0.003  # 1M draws: the std of the mean is below 0.0005
+
+
+def test_qdrop_mix_returns_exactly_one_of_the_two_tensors():
+    torch.manual_seed(2)
+    fp, q = torch.randn(64, 8, 4, 4), torch.randn(64, 8, 4, 4)
+    out = qdrop_mix(fp, q, 0.5)
+    assert torch.all((out == fp) | (out == q))
+    assert 0.4 < float((out == fp).float().mean()) < 0.6
+    assert qdrop_mix(fp, q, 0.0) is q
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last])
+def test_group_stats_match_var_mean_with_gradients(fmt):
+    torch.manual_seed(3)
+    x = (torch.randn(8, 5, 6, 7) * 2 + 1).contiguous(memory_format=fmt).double().requires_grad_()
+    mean, std = group_stats(x, 2)
+    var_ref, mean_ref = torch.var_mean(x.reshape(2, 4, 5, -1), dim=(1, 3), correction=0)
+    assert torch.allclose(mean, mean_ref) and torch.allclose(std, torch.sqrt(var_ref + 1e-6))
+    assert torch.autograd.gradcheck(lambda t: group_stats(t, 2), (x,))
+
+
+def test_nhwc_distillation_gives_the_nchw_images():
+    teacher = create_model("resnet20", width=4).eval()
+    a = distill_images(teacher, "genie", 8, 8, 3, 16, 0, progress=False, channels_last=False)
+    b = distill_images(teacher, "genie", 8, 8, 3, 16, 0, progress=False, channels_last=True)
+    assert b.is_contiguous()  # handed on in the default layout
+    assert torch.allclose(a, b, atol=1e-4)  # same maths; only the summation order differs
+    assert next(teacher.parameters()).is_contiguous()  # the teacher is NCHW again
+
+
+def test_nhwc_reconstruction_gives_the_nchw_student():
+    from genie_exp.config import ReconConfig
+    from genie_exp.quant import calibrate_activations, convert
+    from genie_exp.recon.runner import reconstruct
+
+    torch.manual_seed(4)
+    teacher, x = create_model("resnet20", width=4).eval(), torch.randn(16, 3, 16, 16)
+    outs = []
+    for nhwc in (False, True):
+        student = convert(teacher, 3, 4, x[:2])
+        calibrate_activations(student, x)
+        reconstruct(student, teacher, x, ReconConfig(iters=6, batch_size=8), learn_weight_step=True,
+                    progress=False, device="cpu", channels_last=nhwc)
+        assert all(p.is_contiguous() for p in student.parameters())
+        with torch.no_grad():
+            outs.append(student(x))
+    assert torch.allclose(outs[0], outs[1], atol=1e-3)
