@@ -22,7 +22,7 @@ from ..quant.weight import WeightQuantizer
 from ..rng import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2  # 2: LSQ step gradient of the paper, QDrop masks from 16-bit draws
 
 
 def tensor_digest(x: torch.Tensor) -> str:
