@@ -21,7 +21,8 @@ def test_default_composes_and_validates():
 def test_every_group_option_composes(group, option):
     cfg = compose_cfg(f"{group}={option}", "data.root=/somewhere")
     if group == "trainer":
-        assert cfg.trainer.devices >= 1
+        assert cfg.trainer.devices == "auto" or cfg.trainer.devices >= 1
+        assert cfg.trainer.strategy == ("ddp" if option == "ddp" else "auto")
     else:
         assert cfg[group].name == option
 

@@ -170,3 +170,17 @@ def test_all_sources_yield_the_same_shape(fmnist_root):
             cfg.distill.iters = 2
         shapes.add(tuple(make_calibration(cfg, teacher, build_data(cfg.data), {}).shape))
     assert shapes == {(8, 3, 32, 32)}
+
+
+def test_early_stop_ends_a_group_once_its_loss_stalls():
+    from genie_exp.calib.distill import distill_images
+    from genie_exp.models import create_model
+
+    teacher = create_model("resnet20", width=4).eval()
+    full, stopped = [], []
+    distill_images(teacher, "genie", 8, 8, 60, 16, 0, progress=False, steps_run=full)
+    # patience 1: the first step whose loss is not 1% below the best ends the group
+    images = distill_images(teacher, "genie", 8, 8, 60, 16, 0, progress=False, early_stop=1, steps_run=stopped)
+    assert full == [60]
+    assert 1 < stopped[0] < 60
+    assert images.shape == (8, 3, 16, 16) and torch.isfinite(images).all()

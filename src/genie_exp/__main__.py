@@ -7,11 +7,12 @@ from omegaconf import DictConfig
 from .cli import hydra_entry
 
 
-def main(cfg: DictConfig) -> dict:
+def main(cfg: DictConfig) -> dict | None:
     from .pipeline import run, summary_line
 
     metrics = run(cfg, HydraConfig.get().runtime.output_dir)
-    print(summary_line(metrics), flush=True)
+    if metrics is not None:  # None on the DDP ranks other than 0
+        print(summary_line(metrics), flush=True)
     return metrics
 
 

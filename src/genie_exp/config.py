@@ -62,6 +62,7 @@ class DistillConfig:
     latent_dim: int = 256
     swing: bool = True
     parallel_batches: int = 1  # batches fitted together in one forward (same per-batch statistics)
+    early_stop: Optional[int] = None  # stop a group after this many steps without a 1% better loss
     cache: bool = True
 
 

@@ -22,6 +22,7 @@ class World:
     size: int = 1
     local_rank: int = 0
     fabric: Any = None  # lightning_fabric.Fabric when size > 1
+    trainer_args: Optional[dict] = None  # accelerator / devices / num_nodes of the DDP Trainers
 
     @property
     def is_main(self) -> bool:
@@ -37,6 +38,22 @@ class World:
             return tensor.unsqueeze(0)
         gathered = self.fabric.all_gather(tensor.to(self.fabric.device))
         return gathered.cpu()
+
+    def agree(self, model: torch.nn.Module) -> bool:
+        """Whether every rank holds the same weights and steps (a float64 checksum of the state):
+        DDP gives all ranks the same averaged gradients, so after reconstruction they must agree."""
+        if self.fabric is None:
+            return True
+        total = sum(float(t.double().sum()) for t in model.state_dict().values()
+                    if torch.is_tensor(t) and t.is_floating_point())
+        sums = self.all_gather(torch.tensor([total], dtype=torch.float64)).flatten()
+        return bool(torch.allclose(sums, sums[0].expand_as(sums), rtol=1e-9, atol=0.0))
+
+    def close(self) -> None:
+        """Wait for every rank, then leave the process group (a clean exit of the gloo threads)."""
+        if self.fabric is not None and torch.distributed.is_initialized():
+            self.fabric.barrier()
+            torch.distributed.destroy_process_group()
 
 
 SINGLE = World()
@@ -54,13 +71,17 @@ def start_world(cfg: DictConfig) -> World:
     from lightning_fabric import Fabric
     from lightning_fabric.strategies import DDPStrategy
 
-    fabric = Fabric(accelerator=lightning_accelerator(cfg), devices=cfg.trainer.devices,
-                    num_nodes=int(cfg.trainer.num_nodes), strategy=DDPStrategy(start_method="popen"))
+    args = {"accelerator": lightning_accelerator(cfg), "devices": cfg.trainer.devices,
+            "num_nodes": int(cfg.trainer.num_nodes)}
+    try:
+        fabric = Fabric(strategy=DDPStrategy(start_method="popen"), **args)
+    except (ValueError, RuntimeError, TypeError) as e:  # e.g. more GPUs asked for than there are
+        raise UserError(f"trainer=ddp: {str(e).splitlines()[0]}") from None
     if fabric.world_size == 1:
         return SINGLE
     _refuse_inside_a_local_sweep(fabric)
     fabric.launch()
-    return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric)
+    return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric, args)
 
 
 def _refuse_inside_a_local_sweep(fabric: Any) -> None:
@@ -81,8 +102,8 @@ def ddp_strategy() -> Any:
     return DDPStrategy(find_unused_parameters=False, broadcast_buffers=False)
 
 
-def rank_trainer_args(device: torch.device, world: Optional[World]) -> dict:
-    """Lightning arguments for a Trainer that fits this rank's own problem (one device)."""
-    if device.type == "cuda":
-        return {"accelerator": "gpu", "devices": [device.index if device.index is not None else 0]}
-    return {"accelerator": "cpu", "devices": 1}
+def rank_devices(cfg: DictConfig, world: World):
+    """`devices` for a Trainer that fits this rank's own problem: its own GPU, or one CPU process."""
+    if world.size > 1 and lightning_accelerator(cfg) == "gpu":
+        return [world.local_rank]
+    return 1

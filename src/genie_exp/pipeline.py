@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from .calib import make_calibration, save_image_grid
 from .data import DataSpec, build_data
 from .devices import stage_device
+from .distributed import SINGLE, World, start_world
 from .evaluate import evaluate
 from .io_utils import ensure_writable, save_json
 from .models.zoo import load_teacher
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
-             logger=None, checkpoint: ReconCheckpoint | None = None, callbacks: Sequence = ()) -> nn.Module:
+             logger=None, checkpoint: ReconCheckpoint | None = None, callbacks: Sequence = (),
+             world: World = SINGLE) -> nn.Module:
     """Fake-quantized student: converted, activation steps initialised on the calibration images,
     then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit.
     `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py); `callbacks` are added
@@ -46,7 +48,8 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
         done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
                            extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
                            device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint,
-                           callbacks=callbacks, channels_last=bool(cfg.trainer.get("channels_last", False)))
+                           callbacks=callbacks, channels_last=bool(cfg.trainer.get("channels_last", False)),
+                           world=world, precision=str(cfg.trainer.precision))
         if units is not None:
             units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
                           "loss": u["loss"], **({"resumed": True} if u.get("resumed") else {})} for u in done)
@@ -54,9 +57,12 @@ def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: li
 
 
 
-def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict:
+def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict | None:
     """Run the pipeline, write `metrics.json` into `out_dir` and return the metrics. `callbacks`
-    (Lightning callbacks) join every distillation and reconstruction Trainer (the bench times steps so)."""
+    (Lightning callbacks) join every distillation and reconstruction Trainer (the bench times steps so).
+
+    With trainer=ddp and several devices every rank runs this; rank 0 alone evaluates, writes files
+    and logs, and returns the metrics (the other ranks return None)."""
     validate(cfg)
     quiet_libraries()
     t0 = time.time()
@@ -68,30 +74,34 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict:
     data = build_data(cfg.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
-    tracker = start_wandb(cfg, out_dir)  # None unless logger=wandb
+    world = start_world(cfg)  # the DDP processes start here, after the checks that need no device
+    tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
     try:
-        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0, callbacks)
+        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0, callbacks, world)
     except BaseException:
         if tracker is not None:
             tracker.finish(failed=True)
         raise
     if tracker is not None:
         tracker.finish()
+    world.close()
     return metrics
 
 
 def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, teacher_source: str,
-            tracker: WandbTracker | None, t0: float, callbacks: Sequence = ()) -> dict:
+            tracker: WandbTracker | None, t0: float, callbacks: Sequence = (), world: World = SINGLE) -> dict | None:
     seconds, info = {}, {}
-    _keep_previous_logs(out_dir)
-    # CSV always; the stage Trainers write to every logger in the list.
-    logger: list = [CSVLogger(str(out_dir), name="logs", version="")]
-    if tracker is not None:
-        logger.append(tracker.lightning_logger())
+    logger: list | bool = False
+    if world.is_main:
+        _keep_previous_logs(out_dir)
+        # CSV always; the stage Trainers write to every logger in the list.
+        logger = [CSVLogger(str(out_dir), name="logs", version="")]
+        if tracker is not None:
+            logger.append(tracker.lightning_logger())
     t = time.time()
-    calib = make_calibration(cfg, teacher, data, info, logger, callbacks)
+    calib = make_calibration(cfg, teacher, data, info, logger, callbacks, world)
     seconds["distill"] = time.time() - t
-    if cfg.distill.name in ("genie", "zeroq"):
+    if cfg.distill.name in ("genie", "zeroq") and world.is_main:
         info["samples_png"] = save_image_grid(calib, data, out_dir / "distill_samples.png").name
         if tracker is not None:
             tracker.log_samples(out_dir / info["samples_png"])
@@ -99,8 +109,14 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
     t = time.time()
     units: list = []
     checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib) if cfg.quantizer.reconstruct else None
-    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks)
+    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks, world)
     seconds["recon"] = time.time() - t
+    if world.size > 1:
+        info["ddp_ranks_agree"] = world.agree(student)
+        if not info["ddp_ranks_agree"]:
+            log.warning("DDP ranks ended with different students; rank 0's is evaluated")
+    if not world.is_main:
+        return None
 
     t = time.time()
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
@@ -115,6 +131,7 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
         "calib": cfg.distill.name, "quantizer": cfg.quantizer.name, "n_samples": int(calib.shape[0]),
         "seed": int(cfg.seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1, "top1_unit": "fraction",
         "eval_samples": len(loader.dataset), "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn),
+        "world_size": world.size,
         **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }

@@ -22,8 +22,9 @@ class StageProgressBar(TQDMProgressBar):
         bar.set_description(self.description)
 
 
-def trainer_kwargs(progress: bool, description: str, accelerator: str = "cpu", devices=1) -> dict:
+def trainer_kwargs(progress: bool, description: str, accelerator: str = "cpu", devices=1,
+                   precision: str = "32-true") -> dict:
     """Settings shared by the per-batch / per-unit Trainers: no checkpoints, no summary, one epoch."""
-    return dict(max_epochs=1, enable_checkpointing=False, enable_model_summary=False,
+    return dict(max_epochs=1, enable_checkpointing=False, enable_model_summary=False, precision=precision,
                 enable_progress_bar=progress, callbacks=[StageProgressBar(description)] if progress else [],
                 accelerator=accelerator, devices=devices, num_sanity_val_steps=0)

@@ -11,7 +11,11 @@ LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightn
 PATTERNS = (".*does not have many workers.*", ".*isinstance\\(treespec, LeafSpec\\).*", ".*LitLogger.*",
             ".*litlogger.*", ".*GPU available but not used.*", ".*The number of training batches.*",
             ".*`training_step` returned.*", ".*in eval mode.*", ".*smaller than the logging interval.*",
-            ".*Tensor Cores.*")
+            ".*Tensor Cores.*",
+            # DDP (trainer=ddp): NHWC weights' gradients vs DDP's flat buckets (a copy, not an error),
+            # and deprecations inside Lightning's own DDP code
+            ".*Grad strides do not match bucket view strides.*", ".*`broadcast_buffers` is deprecated.*",
+            ".*all_gather is deprecated.*")
 
 
 def quiet_libraries() -> None:

@@ -8,6 +8,7 @@ from .errors import UserError
 CALIB_SOURCES = ("genie", "zeroq", "noise", "real")
 QUANTIZERS = ("genie", "adaround", "rtn")
 LOGGERS = ("csv", "wandb")
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 
 def _bits(value, key: str) -> int:
@@ -32,6 +33,7 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg.distill.name, "distill", CALIB_SOURCES)
     _choice(cfg.quantizer.name, "quantizer", QUANTIZERS)
     _choice(cfg.logger.name, "logger", LOGGERS)
+    _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
     d = cfg.distill
     if d.samples < 1 or d.batch_size < 1:
         raise UserError(f"distill.samples and distill.batch_size must be positive, got {d.samples} and {d.batch_size}")
@@ -42,5 +44,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.quantizer.reconstruct and cfg.recon.batch_size > d.samples:
         raise UserError(f"recon.batch_size={cfg.recon.batch_size} is larger than the calibration set "
                         f"(distill.samples={d.samples})")
+    if d.get("early_stop") is not None and (not isinstance(d.early_stop, int) or d.early_stop < 1):
+        raise UserError(f"distill.early_stop must be a positive number of steps or null, got {d.early_stop!r}")
     if cfg.data.eval_samples is not None and cfg.data.eval_samples < 1:
         raise UserError(f"data.eval_samples must be positive or null, got {cfg.data.eval_samples}")

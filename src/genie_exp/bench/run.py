@@ -49,6 +49,7 @@ def bench(cfg: DictConfig) -> dict:
         "model": cfg.model.name, "dataset": data.name, "image_size": size, "w_bits": int(cfg.quant.w),
         "a_bits": int(cfg.quant.a), "distill": OmegaConf.to_container(cfg.distill, resolve=True),
         "recon": {"iters": int(cfg.recon.iters), "batch_size": int(cfg.recon.batch_size)},
+        "precision": str(cfg.trainer.precision), "channels_last": bool(cfg.trainer.channels_last),
         "distill_generator_s": round(gen_s, 5), "distill_teacher_s": round(teach_s, 5),
         "distill_floor_s": round(gen_s + teach_s, 5),
     }
@@ -69,6 +70,7 @@ def bench(cfg: DictConfig) -> dict:
             "recon_floor_s": round(floor_sum / max(len(units), 1), 5),
             "recon_units": units,
             "stage_s": metrics["seconds"], "quant_top1": metrics["quant_top1"], "fp32_top1": metrics["fp32_top1"],
+            "distill_steps": metrics.get("distill_steps"),
         })
         result["distill_ratio"] = _ratio(result["distill_step_s"], result["distill_floor_s"])
         result["recon_ratio"] = _ratio(step_sum, floor_sum)
@@ -84,7 +86,8 @@ def bench(cfg: DictConfig) -> dict:
 
 def report(r: dict) -> str:
     """The human-readable summary of one bench result."""
-    lines = [f"bench {r['model']} {r['dataset']} W{r['w_bits']}A{r['a_bits']} on {r['machine']}",
+    lines = [f"bench {r['model']} {r['dataset']} W{r['w_bits']}A{r['a_bits']} ({r['precision']}"
+             f"{', NHWC' if r['channels_last'] else ''}) on {r['machine']}",
              f"  distill: generator {r['distill_generator_s']:.4f} s + teacher {r['distill_teacher_s']:.4f} s "
              f"= floor {r['distill_floor_s']:.4f} s at batch {r['distill']['batch_size']}"]
     if "distill_step_s" in r:

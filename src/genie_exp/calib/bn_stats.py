@@ -37,6 +37,8 @@ class _MeanVar(torch.autograd.Function):
 
 def group_stats(x: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-group, per-channel mean and std over batch, height and width: two (G, C) tensors."""
+    if x.dtype in (torch.bfloat16, torch.float16):  # under autocast: the statistics in float32
+        x = x.float()
     if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         # NHWC: a free (G, B/G * H * W, C) view, reduced over its middle dim with C innermost (the
         # NCHW-shaped reshape below would copy the tensor first).

@@ -15,6 +15,7 @@ from ..rng import derived_seed, seeded
 from .cache import BatchStore
 from .distill_module import DistillModule
 from .swing import swing_convolution
+from ..distributed import SINGLE, World
 
 
 @contextmanager
@@ -38,39 +39,68 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
                    latent_dim: int = 256, lr_latent: float = 0.1, lr_generator: float = 0.01,
                    lr_pixels: float = 0.25, progress: bool = True, accelerator: str = "cpu",
                    logger=False, losses: Optional[list] = None, store: Optional[BatchStore] = None,
-                   callbacks: Sequence = (), channels_last: bool = False) -> torch.Tensor:
+                   callbacks: Sequence = (), channels_last: bool = False, world: World = SINGLE,
+                   devices=1, precision: str = "32-true", early_stop: Optional[int] = None,
+                   steps_run: Optional[list] = None) -> torch.Tensor:
     """`samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `parallel` batches at a time.
 
     With a `store`, each finished batch is saved at once and a group whose batches are all stored
-    is taken from there instead of being fitted again (resume after a crash)."""
+    is taken from there instead of being fitted again (resume after a crash). In a DDP `world`
+    each rank fits every size-th group (on its own device: `devices`) and all ranks then gather the
+    whole set; batches are seeded by their index, so the images do not depend on the world size."""
     n_batches = samples // batch_size
-    out = []
+    groups = [list(range(start, min(n_batches, start + parallel))) for start in range(0, n_batches, parallel)]
+    done: dict[int, tuple[torch.Tensor, float]] = {}
     with frozen(teacher), swing_convolution(teacher, swing), quiet_lightning(), \
             nhwc(teacher, enabled=channels_last):
-        for start in range(0, n_batches, parallel):
-            ids = list(range(start, min(n_batches, start + parallel)))
+        for ids in groups[world.rank::world.size]:
             stored = [store.load(b) for b in ids] if store is not None else [None]
             if all(s is not None for s in stored):
-                out.append(torch.cat([s[0] for s in stored]))
-                if losses is not None:
-                    losses.extend(s[1] for s in stored)
+                done.update(zip(ids, stored))
                 continue
             # The group's own seed: swing offsets (and zeroq) do not depend on earlier groups, so a
             # restarted run fits the missing groups exactly as an uninterrupted run did.
             with seeded(derived_seed(seed, "distill", ids[0])):
                 module = DistillModule(teacher, method, ids, batch_size, image_size, seed, latent_dim,
-                                       lr_latent, lr_generator, lr_pixels, channels_last=channels_last)
+                                       lr_latent, lr_generator, lr_pixels, channels_last=channels_last,
+                                       early_stop=early_stop)
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
-                kwargs = trainer_kwargs(progress, label, accelerator)
+                kwargs = trainer_kwargs(progress, label, accelerator, devices, precision)
                 kwargs["callbacks"] += list(callbacks)
                 trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10, **kwargs)
                 trainer.fit(module, train_dataloaders=[0] * iters)
             images = module.final_images().cpu().contiguous()
-            group_losses = module.last_loss.cpu().tolist()
-            out.append(images)
-            if losses is not None:
-                losses.extend(group_losses)
-            if store is not None:
-                for b, part, loss in zip(ids, images.split(batch_size), group_losses):
+            if steps_run is not None:
+                steps_run.append(module.steps_run)
+            for b, part, loss in zip(ids, images.split(batch_size), module.last_loss.cpu().tolist()):
+                done[b] = (part, loss)
+                if store is not None:
                     store.save(b, part, loss)
-    return torch.cat(out)
+    if world.size > 1:
+        slots = max(sum(len(g) for g in groups[r::world.size]) for r in range(world.size))
+        done = _gather_batches(done, world, (batch_size, 3, image_size, image_size), n_batches, slots)
+    if losses is not None:
+        losses.extend(done[b][1] for b in range(n_batches))
+    return torch.cat([done[b][0] for b in range(n_batches)])
+
+
+def _gather_batches(mine: dict[int, tuple[torch.Tensor, float]], world: World, batch_shape: tuple,
+                    n_batches: int, slots: int) -> dict[int, tuple[torch.Tensor, float]]:
+    """Every rank's finished batches on every rank: `slots` per rank, the largest share (index
+    -1 marks an empty slot), since all_gather needs equal shapes."""
+    images = torch.zeros((slots, *batch_shape))
+    index = torch.full((slots,), -1.0)
+    loss = torch.zeros(slots)
+    for k, (b, (img, l)) in enumerate(sorted(mine.items())):
+        images[k], index[k], loss[k] = img, float(b), l
+    all_images, all_index, all_loss = (world.all_gather(t) for t in (images, index, loss))
+    done = {}
+    for r in range(world.size):
+        for k in range(slots):
+            b = int(all_index[r, k])
+            if b >= 0:
+                done[b] = (all_images[r, k], float(all_loss[r, k]))
+    missing = [b for b in range(n_batches) if b not in done]
+    if missing:
+        raise RuntimeError(f"distillation batches {missing} came back from no rank")
+    return done

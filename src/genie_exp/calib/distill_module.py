@@ -5,7 +5,7 @@ the generator with exponential decay every 100 steps). zeroq: the pixels themsel
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -15,6 +15,8 @@ from ..errors import UserError
 from .bn_stats import BNStatsLoss
 from .generator import Generator
 from .schedules import Plateau, StepDecay
+
+EARLY_STOP_GAIN = 0.01  # a relative improvement smaller than 1% counts as none
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -26,7 +28,7 @@ class DistillModule(pl.LightningModule):
     def __init__(self, teacher: nn.Module, method: str, batch_ids: Sequence[int], batch_size: int,
                  image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
                  lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
-                 channels_last: bool = False):
+                 channels_last: bool = False, early_stop: Optional[int] = None):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
@@ -49,6 +51,9 @@ class DistillModule(pl.LightningModule):
             self.generators.to(memory_format=torch.channels_last)
         self.inputs = nn.ParameterList(params)  # latents (genie) or pixels (zeroq)
         self.last_loss = torch.full((len(self.batch_ids),), float("nan"))
+        # early stop: the group ends once no batch's loss beat its best by EARLY_STOP_GAIN for
+        # `early_stop` steps in a row (None: always the full distill.iters)
+        self.early_stop, self.best, self.stale, self.steps_run = early_stop, None, 0, 0
 
     @property
     def groups(self) -> int:
@@ -99,9 +104,22 @@ class DistillModule(pl.LightningModule):
         for sched in self.decays:
             sched.step()
         self.last_loss = per_batch.detach()
+        self.steps_run = batch_idx + 1
+        if self.early_stop is not None:
+            self._maybe_stop(self.last_loss)
         self.log_dict({"distill/loss": per_batch.mean(), "distill/bn_loss": bn.mean(),
                        "distill/img_loss": img.mean()}, prog_bar=True)
         return total
+
+    def _maybe_stop(self, losses: torch.Tensor) -> None:
+        if self.best is None:
+            self.best = losses.clone()
+            return
+        better = losses < self.best * (1 - EARLY_STOP_GAIN)
+        self.best = torch.where(better, losses, self.best)
+        self.stale = 0 if bool(better.any()) else self.stale + 1
+        if self.stale >= self.early_stop:
+            self.trainer.should_stop = True
 
     @torch.no_grad()
     def final_images(self) -> torch.Tensor:

@@ -33,6 +33,8 @@ class ActQuantizer(nn.Module):
         if not bool(self.initialized):
             return x
         lo, hi = act_levels(self.bits, bool(self.signed))
+        if x.dtype in (torch.bfloat16, torch.float16):  # under autocast: fake-quantize in float32
+            x = x.float()
         # QDrop: each element stays FP with probability drop_prob (training only)
         mask = drop_mask(x, self.drop_prob) if self.training and self.drop_prob > 0 else None
         return lsq_qdrop(x, self.scale, lo, hi, mask)

@@ -35,7 +35,9 @@ def recon_key(teacher: nn.Module, calib: torch.Tensor, cfg: DictConfig) -> str:
 
     blob = json.dumps({"version": VERSION, "teacher": weights_digest(teacher), "calib": tensor_digest(calib),
                        "quant": plain(cfg.quant), "quantizer": plain(cfg.quantizer), "recon": plain(cfg.recon),
-                       "blocks": list(cfg.model.blocks), "seed": int(cfg.seed)}, sort_keys=True, default=str)
+                       "blocks": list(cfg.model.blocks), "seed": int(cfg.seed),
+                       **({"precision": str(cfg.trainer.precision)} if str(cfg.trainer.precision) != "32-true" else {})},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

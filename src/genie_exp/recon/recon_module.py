@@ -35,7 +35,7 @@ class ReconModule(pl.LightningModule):
     `cfg` is a ReconConfig (or a DictConfig with the same fields)."""
 
     def __init__(self, unit: nn.Module, name: str, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor,
-                 cfg: Any, learn_weight_step: bool, iters: Optional[int] = None):
+                 cfg: Any, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None):
         super().__init__()
         self.automatic_optimization = False  # one Adam with three param groups, stepped by hand
         self.unit = unit
@@ -43,7 +43,7 @@ class ReconModule(pl.LightningModule):
         # Plain attributes, not buffers: they are already on the device and must not be copied or saved.
         self.x_fp, self.x_q, self.y_fp = x_fp, x_q, y_fp
         self.iters = int(iters if iters is not None else cfg.iters)
-        self.batch_size = min(int(cfg.batch_size), x_q.shape[0])
+        self.batch_size = min(int(batch_size if batch_size is not None else cfg.batch_size), x_q.shape[0])
         self.qdrop_prob = float(cfg.qdrop_prob)
         self.round_weight = float(cfg.round_weight)
         self.beta_start, self.beta_end = float(cfg.beta_start), float(cfg.beta_end)
@@ -126,7 +126,7 @@ class ReconModule(pl.LightningModule):
         # Squared error summed over channels (dim 1), mean over batch and positions; [B, C] included.
         return (out - target).pow(2).sum(1).mean()
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         step = int(batch_idx)
         idx = torch.randint(self.x_q.shape[0], (self.batch_size,), device=self.x_q.device)
         x_q, x_fp = self.x_q[idx], self.x_fp[idx]
@@ -151,6 +151,7 @@ class ReconModule(pl.LightningModule):
             self.log(self.log_name, rec.detach(), on_step=True, on_epoch=False)
         if (step + 1) % CHECK_EVERY == 0 or step + 1 >= self.iters:
             self.check_finite(step + 1)
+        return loss.detach()  # under DDP the wrapped forward's output
 
     def check_finite(self, upto: int) -> None:
         """Raise a one-line UserError naming the first step whose loss was NaN/inf."""
