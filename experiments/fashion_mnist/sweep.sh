@@ -5,14 +5,16 @@
 # so a cut-short sweep still holds whole seeds. Jobs of one seed share one distilled set per model
 # (the calibration cache). Then the report (table, plot, html) over all of it.
 #   experiments/fashion_mnist/sweep.sh [SEEDS...]     (default: 0 1 2)
+#   BITS="2,4 3,3" experiments/fashion_mnist/sweep.sh 1 2    (only these W,A settings; default all three)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 OUT=experiments/fashion_mnist/sweep
 SEEDS=${*:-0 1 2}
+BITS=${BITS:-4,4 3,3 2,4}
 for seed in $SEEDS; do
-  for wa in "4 4" "3 3" "2 4"; do
-    set -- $wa
+  for wa in $BITS; do
+    set -- ${wa/,/ }
     dir=$OUT/seed$seed-w$1a$2
     [ -e "$dir/genie/multirun.yaml" ] || $PY -m genie_exp -m +model=resnet20,mobilenetv2 quantizer=rtn,adaround,genie \
       distill=genie quant.w=$1 quant.a=$2 seed=$seed progress=false hydra.sweep.dir=$dir/genie
