@@ -17,9 +17,23 @@ from .timing import median_seconds
 LAYOUTS = (torch.contiguous_format, torch.channels_last)
 
 
-def _fastest(make_fn, device: torch.device, reps: int, warmup: int) -> float:
-    """The lower median over the two memory layouts: a floor must not be slowed by a layout choice."""
-    return min(median_seconds(make_fn(fmt), device, reps, warmup) for fmt in LAYOUTS)
+AUTOCAST = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def _fastest(make_fn, device: torch.device, reps: int, warmup: int, precision: str = "32-true") -> float:
+    """The lower median over the two memory layouts (a floor must not be slowed by a layout choice),
+    under the autocast of the stages' `precision`."""
+    dtype = AUTOCAST[precision]
+
+    def timed(fn):
+        if dtype is None:
+            return fn
+
+        def under_autocast():
+            with torch.autocast(device.type, dtype=dtype):
+                fn()
+        return under_autocast
+    return min(median_seconds(timed(make_fn(fmt)), device, reps, warmup) for fmt in LAYOUTS)
 
 
 def _as(x: torch.Tensor, fmt) -> torch.Tensor:
@@ -27,16 +41,16 @@ def _as(x: torch.Tensor, fmt) -> torch.Tensor:
 
 
 def generator_floor(latent_dim: int, image_size: int, batch: int, device: torch.device,
-                    reps: int = 10, warmup: int = 3) -> float:
+                    reps: int = 10, warmup: int = 3, precision: str = "32-true") -> float:
     def make(fmt):
         gen = Generator(latent_dim, image_size).to(device).to(memory_format=fmt)
         z = torch.randn(batch, latent_dim, device=device, requires_grad=True)
         return lambda: gen(z).sum().backward()
-    return _fastest(make, device, reps, warmup)
+    return _fastest(make, device, reps, warmup, precision)
 
 
 def teacher_floor(teacher: nn.Module, image_size: int, batch: int, device: torch.device,
-                  reps: int = 10, warmup: int = 3) -> float:
+                  reps: int = 10, warmup: int = 3, precision: str = "32-true") -> float:
     """Forward+backward to the input (the weights are frozen while distilling)."""
     model = copy.deepcopy(teacher).to(device).eval().requires_grad_(False)
 
@@ -44,7 +58,7 @@ def teacher_floor(teacher: nn.Module, image_size: int, batch: int, device: torch
         net = model.to(memory_format=fmt)
         x = _as(torch.randn(batch, 3, image_size, image_size, device=device), fmt).requires_grad_(True)
         return lambda: net(x).sum().backward()
-    return _fastest(make, device, reps, warmup)
+    return _fastest(make, device, reps, warmup, precision)
 
 
 @torch.no_grad()
@@ -62,7 +76,8 @@ def _unit_inputs(teacher: nn.Module, names: Iterable[str], example: torch.Tensor
 
 
 def unit_floors(teacher: nn.Module, image_size: int, batch: int, device: torch.device,
-                extra_blocks: Iterable[str] = (), reps: int = 10, warmup: int = 3) -> dict[str, float]:
+                extra_blocks: Iterable[str] = (), reps: int = 10, warmup: int = 3,
+                precision: str = "32-true") -> dict[str, float]:
     """Per reconstruction unit (execution order): its plain FP forward+backward at `batch`."""
     model = copy.deepcopy(teacher).to(device).eval()
     units = {u.name: u.module for u in find_units(model, tuple(extra_blocks))}
@@ -84,5 +99,5 @@ def unit_floors(teacher: nn.Module, image_size: int, batch: int, device: torch.d
                 unit.zero_grad(set_to_none=True)
                 (unit(xin) - target).pow(2).sum(1).mean().backward()
             return step
-        floors[name] = _fastest(make, device, reps, warmup)
+        floors[name] = _fastest(make, device, reps, warmup, precision)
     return floors
