@@ -17,6 +17,7 @@ from .data import DataSpec, build_data
 from .devices import stage_device
 from .distributed import SINGLE, World, start_world
 from .evaluate import evaluate
+from .teacher_eval import teacher_top1
 from .io_utils import ensure_writable, save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
@@ -121,7 +122,7 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
     t = time.time()
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
     device = stage_device(cfg)
-    fp32_top1 = evaluate(teacher.to(device), loader)
+    fp32_top1 = teacher_top1(teacher.to(device), loader, cfg)
     quant_top1 = evaluate(student.to(device), loader)
     seconds["eval"] = time.time() - t
     seconds["total"] = time.time() - t0
