@@ -54,6 +54,11 @@ CASES = {
     "run_dir_under_a_file": (["hydra.run.dir={tmp}/garbage.pt/run"], ["hydra.run.dir", "is a file"]),
     "malicious_torch_save": (["model.weights={tmp}/evil_torch_save.pt"], ["model.weights", "refused"]),
     "malicious_pickle_dump": (["model.weights={tmp}/evil_pickle_dump.pt"], ["model.weights", "refused"]),
+    "ddp_on_missing_gpus": (["trainer=ddp", "trainer.devices=2", "trainer.accelerator=gpu"] if not torch.cuda.is_available()
+                            else ["trainer=ddp", "trainer.devices=999", "trainer.accelerator=gpu"], ["trainer=ddp", "trainer.devices"]),
+    "ddp_batch_not_divisible": (["trainer=ddp", "trainer.devices=3", "trainer.accelerator=cpu", "recon.batch_size=8"],
+                                ["recon.batch_size=8", "multiple", "3"]),
+    "unknown_precision": (["trainer.precision=fp8"], ["trainer.precision", "bf16-mixed"]),
 }
 GOOD = {"bn_free_teacher_noise": [*CUSTOM, "distill=noise", "quantizer=rtn"]}  # Genie-D aside, it works
 

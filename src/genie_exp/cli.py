@@ -5,6 +5,7 @@ mistake ends in one line naming the problem and the valid choices, not a multi-l
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Optional
@@ -134,7 +135,8 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
         try:
             return task(cfg)
         except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
+            rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) if "WORLD_SIZE" in os.environ else "0"
+            print(f"error{'' if rank == '0' else f' (rank {rank})'}: {e}", file=sys.stderr)
             sys.exit(2)
 
     multirun = _is_multirun_command(sys.argv[1:])

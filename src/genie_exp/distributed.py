@@ -75,11 +75,16 @@ def start_world(cfg: DictConfig) -> World:
             "num_nodes": int(cfg.trainer.num_nodes)}
     try:
         fabric = Fabric(strategy=DDPStrategy(start_method="popen"), **args)
-    except (ValueError, RuntimeError, TypeError) as e:  # e.g. more GPUs asked for than there are
-        raise UserError(f"trainer=ddp: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # Lightning's own check of accelerator / devices (e.g. more GPUs than there are)
+        raise UserError(f"trainer=ddp: {str(e).splitlines()[0]} (trainer.accelerator="
+                        f"{cfg.trainer.accelerator}, trainer.devices={cfg.trainer.devices})") from None
     if fabric.world_size == 1:
         return SINGLE
     _refuse_inside_a_local_sweep(fabric)
+    if cfg.quantizer.reconstruct and int(cfg.recon.batch_size) % fabric.world_size:
+        # said once here, before the other ranks exist (the reconstruction checks it again)
+        raise UserError(f"recon.batch_size={cfg.recon.batch_size} must be a multiple of the number of DDP "
+                        f"processes ({fabric.world_size})")
     fabric.launch()
     return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric, args)
 
