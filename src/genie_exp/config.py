@@ -105,6 +105,7 @@ class TrainerConfig:
     devices: Any = 1
     num_nodes: int = 1
     strategy: str = "auto"
+    ddp_backend: Optional[str] = None  # null: Lightning's choice (nccl on GPUs, gloo on CPUs)
     precision: str = "32-true"
     channels_last: bool = True  # NHWC layout while distilling and reconstructing (same values, faster)
 

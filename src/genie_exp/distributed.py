@@ -23,6 +23,7 @@ class World:
     local_rank: int = 0
     fabric: Any = None  # lightning_fabric.Fabric when size > 1
     trainer_args: Optional[dict] = None  # accelerator / devices / num_nodes of the DDP Trainers
+    backend: Optional[str] = None  # the process group's (nccl / gloo); None: Lightning's choice
 
     @property
     def is_main(self) -> bool:
@@ -36,7 +37,9 @@ class World:
         """(size, *tensor.shape): every rank's tensor, on every rank (on the CPU)."""
         if self.fabric is None:
             return tensor.unsqueeze(0)
-        gathered = self.fabric.all_gather(tensor.to(self.fabric.device))
+        # gloo gathers CPU tensors only (it all-reduces and broadcasts CUDA ones, which is all DDP needs)
+        on_cpu = torch.distributed.get_backend() == "gloo"
+        gathered = self.fabric.all_gather(tensor.cpu() if on_cpu else tensor.to(self.fabric.device))
         return gathered.cpu()
 
     def agree(self, model: torch.nn.Module) -> bool:
@@ -73,8 +76,9 @@ def start_world(cfg: DictConfig) -> World:
 
     args = {"accelerator": lightning_accelerator(cfg), "devices": cfg.trainer.devices,
             "num_nodes": int(cfg.trainer.num_nodes)}
+    backend = cfg.trainer.get("ddp_backend")
     try:
-        fabric = Fabric(strategy=DDPStrategy(start_method="popen"), **args)
+        fabric = Fabric(strategy=DDPStrategy(start_method="popen", process_group_backend=backend), **args)
     except Exception as e:  # Lightning's own check of accelerator / devices (e.g. more GPUs than there are)
         raise UserError(f"trainer=ddp: {str(e).splitlines()[0]} (trainer.accelerator="
                         f"{cfg.trainer.accelerator}, trainer.devices={cfg.trainer.devices})") from None
@@ -86,7 +90,7 @@ def start_world(cfg: DictConfig) -> World:
         raise UserError(f"recon.batch_size={cfg.recon.batch_size} must be a multiple of the number of DDP "
                         f"processes ({fabric.world_size})")
     fabric.launch()
-    return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric, args)
+    return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric, args, backend)
 
 
 def _refuse_inside_a_local_sweep(fabric: Any) -> None:
@@ -99,12 +103,12 @@ def _refuse_inside_a_local_sweep(fabric: Any) -> None:
                         "setting as its own command, or use hydra/launcher=submitit_slurm")
 
 
-def ddp_strategy() -> Any:
+def ddp_strategy(backend: Optional[str] = None) -> Any:
     """The reconstruction Trainers' strategy: the frozen FP weights and BN buffers are equal on every
     rank, so no buffer broadcast; every trainable tensor gets a gradient in every step."""
     from pytorch_lightning.strategies import DDPStrategy
 
-    return DDPStrategy(find_unused_parameters=False, broadcast_buffers=False)
+    return DDPStrategy(find_unused_parameters=False, broadcast_buffers=False, process_group_backend=backend)
 
 
 def rank_devices(cfg: DictConfig, world: World):

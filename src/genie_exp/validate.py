@@ -9,6 +9,7 @@ CALIB_SOURCES = ("genie", "zeroq", "noise", "real")
 QUANTIZERS = ("genie", "adaround", "rtn")
 LOGGERS = ("csv", "wandb")
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+DDP_BACKENDS = ("nccl", "gloo")
 
 
 def _bits(value, key: str) -> int:
@@ -34,6 +35,8 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg.quantizer.name, "quantizer", QUANTIZERS)
     _choice(cfg.logger.name, "logger", LOGGERS)
     _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
+    if cfg.trainer.get("ddp_backend") is not None:
+        _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     d = cfg.distill
     if d.samples < 1 or d.batch_size < 1:
         raise UserError(f"distill.samples and distill.batch_size must be positive, got {d.samples} and {d.batch_size}")

@@ -70,7 +70,7 @@ def _capture(model: nn.Module, module: nn.Module, calib: torch.Tensor, device: t
 
 def _trainer_args(device: torch.device, world: World) -> dict:
     if world.size > 1:
-        return {**world.trainer_args, "strategy": ddp_strategy()}
+        return {**world.trainer_args, "strategy": ddp_strategy(world.backend)}
     if device.type == "cuda":
         return {"accelerator": "gpu", "devices": [device.index] if device.index is not None else 1}
     return {"accelerator": "cpu", "devices": 1}
