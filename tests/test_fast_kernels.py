@@ -12,29 +12,52 @@ from genie_exp.quant.lsq import lsq_qdrop
 from genie_exp.quant.qdrop import drop_mask, qdrop_mix
 
 
-def _lsq_reference(x, s, lo, hi, mask):
-    """LSQ as written in the paper, through autograd: clamp, then round straight through."""
-    c = torch.clamp(x / s, lo, hi)
-    q = (c + (torch.round(c) - c).detach()) * s
+def _lsq_reference(x, s, lo, hi, mask, rounded=False):
+    """Through autograd. The paper's LSQ: clamp, then round straight through. `rounded`: round
+    straight through, then clamp (the clip test sees round(x/s); recon.lsq_grad=rounded, the
+    project's first implementation, line for line)."""
+    xs = x / s
+    if rounded:
+        q = torch.clamp(xs + (torch.round(xs) - xs).detach(), lo, hi) * s
+    else:
+        c = torch.clamp(xs, lo, hi)
+        q = (c + (torch.round(c) - c).detach()) * s
     return q if mask is None else torch.where(mask.bool(), x, q)
 
 
+@pytest.mark.parametrize("rounded", [False, True])
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
-def test_lsq_qdrop_matches_the_autograd_reference(signed, with_mask):
+def test_lsq_qdrop_matches_the_autograd_reference(signed, with_mask, rounded):
     torch.manual_seed(0)
     lo, hi = (-8, 7) if signed else (0, 15)
     x = (torch.randn(4, 3, 5, 5) * 2 + (0.0 if signed else 1.0)).double().requires_grad_()
     s = torch.tensor(0.2, dtype=torch.double, requires_grad=True)
     mask = (torch.rand(4, 3, 5, 5) < 0.5).double() if with_mask else None
     w = torch.randn(4, 3, 5, 5).double()
-    out = lsq_qdrop(x, s, lo, hi, mask)
-    ref = _lsq_reference(x, s, lo, hi, mask)
+    out = lsq_qdrop(x, s, lo, hi, mask, rounded)
+    ref = _lsq_reference(x, s, lo, hi, mask, rounded)
     assert torch.equal(out, ref)
     got = torch.autograd.grad((out * w).sum(), [x, s])
     want = torch.autograd.grad((ref * w).sum(), [x, s])
     assert torch.allclose(got[0], want[0]) and torch.allclose(got[1], want[1])
     assert float(got[1]) != 0.0  # the step does get a gradient
+
+
+def test_the_two_lsq_gradients_differ_within_half_a_step_of_the_bounds():
+    lo, hi = 0, 15
+    xs = torch.tensor([-0.7, -0.3, 0.0, 3.2, 15.0, 15.3, 15.7], dtype=torch.double)
+    grads = []
+    for rounded in (False, True):
+        x = xs.clone().requires_grad_()
+        s = torch.tensor(1.0, dtype=torch.double, requires_grad=True)
+        grads.append(torch.autograd.grad(lsq_qdrop(x, s, lo, hi, None, rounded).sum(), [x, s]))
+    (gx_paper, gs_paper), (gx_round, gs_round) = grads
+    assert gx_paper.tolist() == [0, 0, 1, 1, 1, 0, 0]
+    assert gx_round.tolist() == [0, 0, 0, 1, 0, 0, 0]  # everything that rounds to lo or hi counts as clipped
+    # step gradient: round(x/s) - x/s inside, lo / hi outside
+    assert float(gs_paper) == pytest.approx(0 + 0 + 0 - 0.2 + 0 + 15 + 15)
+    assert float(gs_round) == pytest.approx(0 + 0 + 0 - 0.2 + 15 + 15 + 15)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])

@@ -78,6 +78,11 @@ class ReconConfig:
     beta_end: float = 2.0
     warmup: float = 0.2
     qdrop_prob: float = 0.5
+    # Where the LSQ activation-step gradient treats x as clipped: `paper` tests x/s against [lo, hi]
+    # (Esser et al.); `rounded` tests round(x/s) against (lo, hi), bounds excluded (autograd through
+    # round-then-clamp, this project's first implementation): elements within half a step of a bound
+    # count as clipped, e.g. post-ReLU values below s/2 pass no gradient.
+    lsq_grad: str = "paper"
 
 
 @dataclass

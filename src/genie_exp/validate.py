@@ -35,6 +35,7 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg.quantizer.name, "quantizer", QUANTIZERS)
     _choice(cfg.logger.name, "logger", LOGGERS)
     _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
+    _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", ("paper", "rounded"))
     if cfg.trainer.get("ddp_backend") is not None:
         _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     d = cfg.distill

@@ -18,6 +18,7 @@ class ActQuantizer(nn.Module):
         self.register_buffer("initialized", torch.tensor(False))
         self.calibrating = False  # the next forward sets the step from its input
         self.drop_prob = 0.0  # QDrop: probability of leaving an element in FP (training only)
+        self.rounded_grad = False  # recon.lsq_grad=rounded (see quant/lsq.py)
 
     @torch.no_grad()
     def init_from(self, x: torch.Tensor) -> None:
@@ -37,7 +38,7 @@ class ActQuantizer(nn.Module):
             x = x.float()
         # QDrop: each element stays FP with probability drop_prob (training only)
         mask = drop_mask(x, self.drop_prob) if self.training and self.drop_prob > 0 else None
-        return lsq_qdrop(x, self.scale, lo, hi, mask)
+        return lsq_qdrop(x, self.scale, lo, hi, mask, self.rounded_grad)
 
     def extra_repr(self) -> str:
         return f"bits={self.bits}, signed={bool(self.signed)}, scale={float(self.scale):.4g}"

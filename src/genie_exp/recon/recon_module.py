@@ -45,6 +45,7 @@ class ReconModule(pl.LightningModule):
         self.iters = int(iters if iters is not None else cfg.iters)
         self.batch_size = min(int(batch_size if batch_size is not None else cfg.batch_size), x_q.shape[0])
         self.qdrop_prob = float(cfg.qdrop_prob)
+        self.rounded_grad = str(getattr(cfg, "lsq_grad", "paper")) == "rounded"
         self.round_weight = float(cfg.round_weight)
         self.beta_start, self.beta_end = float(cfg.beta_start), float(cfg.beta_end)
         self.warmup_steps = int(float(cfg.warmup) * self.iters)
@@ -75,6 +76,7 @@ class ReconModule(pl.LightningModule):
         for q in self.act_qs:
             q.scale.requires_grad_(True)
             q.drop_prob = self.qdrop_prob
+            q.rounded_grad = self.rounded_grad
         self.train()
 
     def train(self, mode: bool = True) -> "ReconModule":
