@@ -59,6 +59,7 @@ CASES = {
     "ddp_batch_not_divisible": (["trainer=ddp", "trainer.devices=3", "trainer.accelerator=cpu", "recon.batch_size=8"],
                                 ["recon.batch_size=8", "multiple", "3"]),
     "unknown_precision": (["trainer.precision=fp8"], ["trainer.precision", "bf16-mixed"]),
+    "unknown_lsq_grad": (["recon.lsq_grad=ste"], ["recon.lsq_grad", "rounded"]),
     "unknown_ddp_backend": (["trainer=ddp", "trainer.ddp_backend=mpi"], ["trainer.ddp_backend", "gloo"]),
 }
 GOOD = {"bn_free_teacher_noise": [*CUSTOM, "distill=noise", "quantizer=rtn"]}  # Genie-D aside, it works

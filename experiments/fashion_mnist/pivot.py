@@ -1,10 +1,22 @@
-"""Pivot the runs of a table directory into model x method rows and bit-setting columns (top-1 %).
+"""Pivot the runs of a table directory into model x method rows and bit-setting columns (top-1 %);
+a cell with several seeds shows mean ± sample std over them and the number of seeds.
 
-    python experiments/fashion_mnist/pivot.py experiments/fashion_mnist/runs/quant
+    python experiments/fashion_mnist/pivot.py experiments/fashion_mnist/sweep
 """
+import statistics
 import sys
 
 from genie_exp.report import collect_metrics
+
+
+def cell(values: list) -> str:
+    if not values:
+        return "not run"
+    mean = 100 * statistics.mean(values)
+    if len(values) == 1:
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {100 * statistics.stdev(values):.2f} ({len(values)})"
+
 
 rows = collect_metrics(sys.argv[1:])
 bits = sorted({(r["w_bits"], r["a_bits"]) for r in rows}, key=lambda b: (-b[0], -b[1]))
@@ -18,7 +30,9 @@ for model in sorted({r["model"] for r in rows}, key=lambda m: m != "resnet20"):
         for w, a in bits:
             hit = [r for r in rows if r["model"] == model and (r["w_bits"], r["a_bits"]) == (w, a)
                    and (calib is None or (r["calib"], r["quantizer"]) == (calib, quantizer))]
-            value = hit[0]["fp32_top1"] if (hit and calib is None) else (hit[0]["quant_top1"] if hit else None)
-            cells.append(f"{100 * value:.2f}" if value is not None else "not run")
+            if calib is None:  # FP32: one value per teacher, whatever the seed
+                cells.append(cell([hit[0]["fp32_top1"]] if hit else []))
+            else:
+                cells.append(cell([r["quant_top1"] for r in hit]))
         zs = "" if calib is None else (" (Genie-D)" if calib == "genie" else "")
         print(f"| {model} | {label}{zs} | " + " | ".join(cells) + " |")
