@@ -129,13 +129,17 @@ def test_cache_miss_then_hit(fmnist_root, monkeypatch, isolated_cache):
     assert info["calib_cache"] == "miss"
 
 
-def test_cache_false_forces_a_fresh_set(fmnist_root, isolated_cache):
+def test_cache_false_forces_a_fresh_set_and_leaves_the_cached_one(fmnist_root, isolated_cache):
     teacher = tiny_teacher()
     data = build_data(_cfg(fmnist_root).data)
     make_calibration(_cfg(fmnist_root), teacher, data, {})
+    (path,) = (isolated_cache / "calib").glob("*.pt")
+    before = (path.stat().st_mtime_ns, path.read_bytes())
     info = {}
     make_calibration(_cfg(fmnist_root, "distill.cache=false"), teacher, data, info)
     assert info["calib_cache"] == "off"
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before  # not rewritten
+    assert list((isolated_cache / "calib").glob("*.pt")) == [path]
 
 
 def test_truncated_cache_is_rebuilt(fmnist_root, isolated_cache):

@@ -65,7 +65,8 @@ def make_calibration(cfg: DictConfig, teacher: nn.Module, data: DataSpec, info: 
         info["distill_steps"] = steps_run
     info["calib_cache"] = "miss" if d.cache else "off"
     if world.is_main:
-        save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})
+        if d.cache:  # cache=false neither reads nor replaces a cached set (make bench relies on it)
+            save_cached(path, images, {"model": cfg.model.name, "distill": spec, "seed": seed})
         store.clear(n // int(d.batch_size))
     return images
 
