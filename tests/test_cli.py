@@ -97,3 +97,16 @@ def test_custom_model_and_mismatched_checkpoint(tmp_path, fmnist_root):
     assert line.startswith("error: ") and "does not match" in line and "Traceback" not in bad.stderr
     missing = run_cli(*common, "model.weights=nope.pt", f"hydra.run.dir={tmp_path / 'm'}", cwd=tmp_path)
     assert missing.returncode != 0 and "file not found" in missing.stderr.strip().splitlines()[-1]
+
+
+def test_teacher_training_cli_saves_a_teacher_and_keeps_lightning_quiet(tmp_path, fmnist_root):
+    out = tmp_path / "teacher.pt"
+    r = run_cli("+model=resnet20", "data=fashion_mnist", f"data.root={fmnist_root}", "train.epochs=1",
+                "train.max_batches=2", "data.eval_samples=64", f"train.out={out}", "progress=false",
+                f"hydra.run.dir={tmp_path / 'run'}", module="genie_exp.train", env={"OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"-> {out}" in r.stdout
+    for banner in ("GPU available", "TPU available", "Tip:"):  # Lightning's start-up lines
+        assert banner not in r.stdout + r.stderr
+    meta = torch.load(out, weights_only=True)["meta"]
+    assert meta["model"] == "resnet20" and meta["epochs"] == 1 and 0.0 <= meta["fp32_top1"] <= 1.0

@@ -75,7 +75,9 @@ def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) 
 def main(cfg: DictConfig) -> None:
     from .data import build_data
     from .models.zoo import build_model, teacher_path
+    from .quiet import quiet_libraries
 
+    quiet_libraries()  # as the main CLI: our bar and summary, not Lightning's banners
     pl.seed_everything(int(cfg.seed), verbose=False)
     data = build_data(cfg.data)
     out = Path(cfg.train.out) if cfg.train.get("out") else teacher_path(cfg, data)
