@@ -6,7 +6,8 @@
 # With N GPUs use `trainer=ddp trainer.devices=N` instead (README, "Scale out").
 #   experiments/ddp/gpu_check.sh                  (on a machine with a GPU)
 #   ACC=cpu EXTRA="distill.iters=10 recon.iters=40" experiments/ddp/gpu_check.sh   (a CPU smoke run)
-# Results: experiments/ddp/gpu_check/{single,ddp2}/.../metrics.json and the summary lines printed.
+# Results: $OUT/{single,ddp2}/ (run dirs with metrics.json) and the summary lines printed; the committed
+# experiments/ddp/gpu_check/ddp-{single,ddp2}.json are those two metrics.json, ddp.log the output.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}

@@ -10,6 +10,7 @@ QUANTIZERS = ("genie", "adaround", "rtn")
 LOGGERS = ("csv", "wandb")
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 DDP_BACKENDS = ("nccl", "gloo")
+LSQ_GRADS = ("paper", "rounded")
 
 
 def _bits(value, key: str) -> int:
@@ -35,7 +36,7 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg.quantizer.name, "quantizer", QUANTIZERS)
     _choice(cfg.logger.name, "logger", LOGGERS)
     _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
-    _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", ("paper", "rounded"))
+    _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
     if cfg.trainer.get("ddp_backend") is not None:
         _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     d = cfg.distill

@@ -4,9 +4,10 @@ Forward: q = clamp(round(x / s), lo, hi) * s, then QDrop keeps x where the mask 
 Backward (LSQ, Esser et al. 2020, straight-through rounding): dq/dx = 1 where x/s lies in [lo, hi],
 else 0; dq/ds = round(x/s) - x/s there, lo or hi elsewhere. With `rounded`, round(x/s) must lie
 strictly inside (lo, hi) instead: what autograd gives for clamp(round_ste(x/s), lo, hi) * s, since
-clamp passes no gradient at its bounds; so elements that round to lo or hi count as clipped. Written by hand because autograd's version of the
-same formula made about 30 passes over the activation per step, clamp's backward among them using
-torch.where, which is slow on the CPU (see experiments/bench)."""
+clamp passes no gradient at its bounds; so elements that round to lo or hi count as clipped.
+Written by hand because autograd's version of the same formula made about 30 passes over the
+activation per step, clamp's backward among them using torch.where, which is slow on the CPU
+(see experiments/bench)."""
 from __future__ import annotations
 
 from typing import Optional
