@@ -45,7 +45,7 @@ class ReconModule(pl.LightningModule):
         self.iters = int(iters if iters is not None else cfg.iters)
         self.batch_size = min(int(batch_size if batch_size is not None else cfg.batch_size), x_q.shape[0])
         self.qdrop_prob = float(cfg.qdrop_prob)
-        self.rounded_grad = str(getattr(cfg, "lsq_grad", "paper")) == "rounded"
+        self.rounded_grad = cfg.lsq_grad == "rounded"
         self.round_weight = float(cfg.round_weight)
         self.beta_start, self.beta_end = float(cfg.beta_start), float(cfg.beta_end)
         self.warmup_steps = int(float(cfg.warmup) * self.iters)
