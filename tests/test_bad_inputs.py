@@ -61,6 +61,9 @@ CASES = {
     "unknown_precision": (["trainer.precision=fp8"], ["trainer.precision", "bf16-mixed"]),
     "unknown_lsq_grad": (["recon.lsq_grad=ste"], ["recon.lsq_grad", "rounded"]),
     "unknown_ddp_backend": (["trainer=ddp", "trainer.ddp_backend=mpi"], ["trainer.ddp_backend", "gloo"]),
+    "unknown_act_init": (["recon.act_init=lazy"], ["recon.act_init", "per_unit"]),
+    "blocks_as_a_string": (["model.blocks=BasicBlok"], ["model.blocks", "list of class names", "[BasicBlok]"]),
+    "blocks_class_not_in_model": (["model.blocks=[BasicBlok]"], ["model.blocks", "'BasicBlok'", "BasicBlock"]),
 }
 GOOD = {"bn_free_teacher_noise": [*CUSTOM, "distill=noise", "quantizer=rtn"]}  # Genie-D aside, it works
 

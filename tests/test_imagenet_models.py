@@ -13,7 +13,7 @@ from genie_exp.errors import UserError
 from genie_exp.models import create_model
 from genie_exp.models import library
 from genie_exp.models.zoo import load_teacher
-from genie_exp.recon.units import find_units
+from genie_exp.partition import plan_units
 
 # name -> (block class, number of blocks) of the ImageNet architecture
 BLOCKS = {"resnet18": ("BasicBlock", 8), "resnet50": ("Bottleneck", 16),
@@ -39,10 +39,10 @@ def tiny_args(root, name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_imagenet_architecture_has_block_units(name):
-    model = create_model(name, num_classes=1000, image_size=224)
-    blocks = [u for u in find_units(model) if u.kind == "block"]
+    model = create_model(name, num_classes=1000, image_size=224).eval()
+    blocks = plan_units(model, torch.randn(2, 3, 64, 64)).blocks
     cls, n = BLOCKS[name]
-    assert len(blocks) == n and {type(u.module).__name__ for u in blocks} == {cls}
+    assert len(blocks) == n and {type(model.get_submodule(b)).__name__ for b in blocks} == {cls}
     with torch.no_grad():
         assert model.eval()(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
 
@@ -77,7 +77,7 @@ def test_small_variant_on_32x32(name):
         h.remove()
     assert out.shape == (2, 10) and torch.isfinite(out).all()
     assert sizes[-1] >= 2  # fewer reductions than the ImageNet net, which ends at 1x1 here
-    assert sum(u.kind == "block" for u in find_units(model)) >= 8
+    assert len(plan_units(model, torch.randn(2, 3, 32, 32)).blocks) >= 8
 
 
 def _imagenet_cfg(name: str, *extra: str):

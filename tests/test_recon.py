@@ -2,6 +2,7 @@
 0/1, the unit loss falling, learned vs fixed weight steps, unknown architectures and user blocks."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -12,15 +13,16 @@ from genie_exp.config import ReconConfig
 from genie_exp.errors import UserError
 from genie_exp.models import create_model
 from genie_exp.quant import QuantLayer, calibrate_activations, convert, quant_layers
-from genie_exp.recon.recon_module import ReconModule
+from genie_exp.partition import plan_units
+from genie_exp.recon.recon_module import ReconModule, fit
 from genie_exp.recon.runner import _capture, reconstruct
 
 CPU = torch.device("cpu")
 TINY = ReconConfig(iters=12, batch_size=8)
 
 
-def _student(model: nn.Module, x: torch.Tensor, w: int = 2, a: int = 4, extra_blocks=()) -> nn.Module:
-    s = convert(model, w, a, x[:2], extra_blocks=list(extra_blocks))
+def _student(model: nn.Module, x: torch.Tensor, w: int = 2, a: int = 4, blocks=None) -> nn.Module:
+    s = convert(model, w, a, x[:2], blocks=blocks)
     calibrate_activations(s, x)
     return s
 
@@ -28,13 +30,6 @@ def _student(model: nn.Module, x: torch.Tensor, w: int = 2, a: int = 4, extra_bl
 def _tiny_resnet(seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
     torch.manual_seed(seed)
     return create_model("resnet20", width=4).eval(), torch.randn(32, 3, 16, 16)
-
-
-def _fit(module: ReconModule, iters: int) -> None:
-    import pytorch_lightning as pl
-
-    pl.Trainer(max_steps=iters, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-               enable_model_summary=False, accelerator="cpu", devices=1).fit(module, train_dataloaders=range(iters))
 
 
 def test_genie_hard_rounding_gives_integer_codes_times_learned_step():
@@ -85,11 +80,13 @@ def test_soft_rounding_converges_to_zero_or_one():
 
     before = undecided()
     module = ReconModule(fc, "fc", xf, xq, yf, cfg, learn_weight_step=True)
-    _fit(module, cfg.iters)
-    after = undecided()
+    seen = {}
+    finish = module.finish
+    module.finish = lambda: (seen.update(after=undecided(), soft=q.integer_codes(fc.module.weight).detach()),
+                             finish())  # the soft state, just before fit() hardens it
+    fit(module)
+    after, soft = seen["after"], seen["soft"]
     assert before > 0.5 and after < 0.25 * before
-    soft = q.integer_codes(fc.module.weight).detach()  # still soft: finish() not called yet
-    module.finish()
     hard = fc.quantized_weight() / q.scale.detach() + q.zero_point
     assert (hard - soft).abs().lt(0.01).float().mean() > 0.75  # decided values round to themselves
     assert not hard.requires_grad and q.mode == "hard"
@@ -105,7 +102,7 @@ def test_unit_reconstruction_loss_falls():
     xq, _ = _capture(student, student.get_submodule(name), x, CPU, want_output=False)
     torch.manual_seed(2)
     module = ReconModule(student.get_submodule(name), name, xf, xq, yf, ReconConfig(iters=200), True)
-    _fit(module, 200)
+    fit(module)
     losses = module.losses
     assert torch.isfinite(losses).all()
     first, last = float(losses[:20].mean()), float(losses[-20:].mean())
@@ -131,7 +128,7 @@ def test_genie_learns_weight_steps_adaround_keeps_them():
 
 
 class TwinConv(nn.Module):
-    """A residual block of a class unit discovery does not know."""
+    """A residual block of a class no table knows."""
 
     def __init__(self, c: int):
         super().__init__()
@@ -147,19 +144,16 @@ def _custom_model() -> nn.Module:
                          nn.Linear(6 * 8 * 8, 5)).eval()
 
 
-@pytest.mark.parametrize("extra", [(), ("TwinConv",)])
-def test_unknown_model_layerwise_and_user_blocks(extra):
+@pytest.mark.parametrize("user_blocks", [(), ("TwinConv",)])
+def test_unknown_residual_class_is_reconstructed_as_blocks(user_blocks):
     teacher = _custom_model()
     x = torch.randn(32, 3, 8, 8)
-    student = _student(teacher, x, extra_blocks=extra)
-    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, extra_blocks=extra,
-                      progress=False, device=CPU)
-    if extra:
-        assert [(r["name"], r["kind"]) for r in res] == [("0", "layer"), ("2", "block"), ("3", "block"),
-                                                         ("5", "layer")]
-    else:
-        assert [r["name"] for r in res] == ["0", "2.a", "2.b", "3.a", "3.b", "5"]
-        assert all(r["kind"] == "layer" for r in res)
+    plan = plan_units(teacher, x[:2], user_blocks)
+    assert [u.source for u in plan.units if u.kind == "block"] == ["model.blocks" if user_blocks else "merge"] * 2
+    student = _student(teacher, x, blocks=plan.blocks)
+    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, plan=plan, progress=False, device=CPU)
+    assert [(r["name"], r["kind"]) for r in res] == [("0", "layer"), ("2", "block"), ("3", "block"), ("5", "layer")]
+    assert student[2].input_quantizer is student[2].a.act_quantizer  # the skip and conv a share it
     assert all(m.weight_quantizer.frozen is not None for m in quant_layers(student))
     with torch.no_grad():
         assert torch.isfinite(student(x)).all()
@@ -173,7 +167,7 @@ def test_non_finite_loss_is_a_one_line_user_error():
     yf[:] = float("nan")
     module = ReconModule(student.fc, "fc", xf, xq, yf, TINY, learn_weight_step=True)
     with pytest.raises(UserError) as e:
-        _fit(module, TINY.iters)
+        fit(module)
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("recon") and "'fc'" in msg and "step 0" in msg
 
@@ -188,3 +182,35 @@ def test_losses_reach_the_lightning_logger(tmp_path):
                 device=CPU, logger=logger)
     text = (tmp_path / "recon" / "version_0" / "metrics.csv").read_text()
     assert "recon/layer1.0/loss" in text and "recon/fc/loss" in text
+
+
+def test_per_unit_activation_init_sets_only_the_units_own_steps():
+    from genie_exp.quant import act_quantizers
+    from genie_exp.recon.runner import _init_unit_activations
+
+    teacher, x = _tiny_resnet()
+    student = convert(teacher, 2, 4, x[:2])  # no upfront calibration
+    _init_unit_activations(student, student.layer2[0], x, CPU)
+    inside = {id(q) for q in act_quantizers(student.layer2[0])}
+    for q in act_quantizers(student):
+        assert bool(q.initialized) == (id(q) in inside)
+    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, progress=False, device=CPU,
+                      act_init_samples=16)
+    assert all(bool(q.initialized) for q in act_quantizers(student)) and len(res) == 11
+    with torch.no_grad():
+        assert torch.isfinite(student(x)).all()
+
+
+@pytest.mark.parametrize("anneal", [False, True])
+def test_weight_step_learning_rate_anneals_behind_a_switch(anneal):
+    teacher, x = _tiny_resnet()
+    student = _student(teacher, x)
+    xf, yf = _capture(teacher, teacher.fc, x, CPU, want_output=True)
+    xq, _ = _capture(student, student.fc, x, CPU, want_output=False)
+    cfg = replace(TINY, iters=20, anneal_weight_step=anneal)
+    module = ReconModule(student.fc, "fc", xf, xq, yf, cfg, learn_weight_step=True)
+    fit(module)
+    groups = module._opt.param_groups
+    last = 0.5 * (1 + math.cos(math.pi * 19 / 20))  # the factor of the last step
+    assert groups[1]["lr"] == pytest.approx(cfg.lr_weight_step * (last if anneal else 1.0))
+    assert groups[2]["lr"] == pytest.approx(cfg.lr_act_step * last)  # activation steps: always annealed

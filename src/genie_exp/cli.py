@@ -82,6 +82,11 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
             problem = _dir_problem(o.key_or_group, o.get_value_element_as_str())
             if problem:
                 return problem
+        if o.key_or_group == "model.blocks" and not o.is_sweep_override() and not o.is_delete():
+            value = o.value()
+            if not isinstance(value, list):
+                return (f"model.blocks must be a list of class names, e.g. model.blocks=[{value}] "
+                        f"(got model.blocks={o.get_value_element_as_str()})")
     overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]
     for o in overrides:
         group = o.key_or_group

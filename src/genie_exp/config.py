@@ -83,6 +83,17 @@ class ReconConfig:
     # round-then-clamp, this project's first implementation): elements within half a step of a bound
     # count as clipped, e.g. post-ReLU values below s/2 pass no gradient.
     lsq_grad: str = "paper"
+    # Chains without skips: a depthwise conv and the layer that reads it form one unit when a module
+    # holds just them (BRECQ's mobilenet grouping); false: such layers are units of their own.
+    group_depthwise: bool = True
+    # When the activation steps get their initial values: `upfront` from one pass of the RTN student
+    # over quant.calib_samples images, before any unit; `per_unit` just before each unit's
+    # reconstruction, from the student with every earlier unit already reconstructed (the order of the
+    # paper's code, which sets a unit's steps on its first capture batch).
+    act_init: str = "upfront"
+    # Cosine-anneal the weight steps' learning rate too (the paper's code anneals both step groups);
+    # false: only the activation steps' rate is annealed.
+    anneal_weight_step: bool = False
 
 
 @dataclass

@@ -42,6 +42,12 @@ class World:
         gathered = self.fabric.all_gather(tensor.cpu() if on_cpu else tensor.to(self.fabric.device))
         return gathered.cpu()
 
+    def all_reduce_mean(self, tensor: torch.Tensor) -> None:
+        """In place: the mean of `tensor` over the ranks (a no-op in one process)."""
+        if self.fabric is not None:
+            torch.distributed.all_reduce(tensor)
+            tensor.div_(self.size)
+
     def agree(self, model: torch.nn.Module) -> bool:
         """Whether every rank holds the same weights and steps (a float64 checksum of the state):
         DDP gives all ranks the same averaged gradients, so after reconstruction they must agree."""

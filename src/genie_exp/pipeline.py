@@ -22,6 +22,7 @@ from .io_utils import ensure_writable, save_json
 from .models.zoo import load_teacher
 from .quant import calibrate_activations, convert
 from .quant.fold import fold_batchnorm
+from .partition import Plan, check_user_blocks, plan_units
 from .recon.checkpoint import ReconCheckpoint
 from .recon.runner import reconstruct
 from .quiet import quiet_libraries
@@ -31,25 +32,41 @@ from .validate import validate
 log = logging.getLogger(__name__)
 
 
+def make_plan(cfg: DictConfig, reference: nn.Module, calib: torch.Tensor, announce: bool = True) -> Plan:
+    """The reconstruction units of `reference`, printed as one line (warnings on lines of their own)."""
+    plan = plan_units(reference, calib[:2], list(cfg.model.blocks), depthwise=bool(cfg.recon.group_depthwise))
+    if announce:
+        print(f"reconstruction plan: {plan.summary()}", flush=True)
+        for w in plan.warnings:
+            log.warning(w)
+            print(f"warning: {w}", flush=True)
+    return plan
+
+
 def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
              logger=None, checkpoint: ReconCheckpoint | None = None, callbacks: Sequence = (),
-             world: World = SINGLE) -> nn.Module:
+             world: World = SINGLE, info: dict | None = None) -> nn.Module:
     """Fake-quantized student: converted, activation steps initialised on the calibration images,
-    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit.
-    `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py); `callbacks` are added
-    to every reconstruction Trainer."""
+    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit and `info`
+    the plan. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py); `callbacks`
+    are added to every reconstruction Trainer."""
     q = cfg.quant
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
     reference = fold_batchnorm(teacher, calib[:2]) if q.fold_bn else teacher
+    plan = make_plan(cfg, reference, calib, announce=bool(cfg.quantizer.reconstruct) and world.is_main)
+    if info is not None and cfg.quantizer.reconstruct:
+        info["plan"] = plan.to_dict()
     student = convert(reference, int(q.w), int(q.a), calib[:2], first_layer_bits=q.first_layer_bits,
                       quantize_image=q.quantize_image, second_input_bits=q.second_input_bits,
-                      last_layer_bits=q.last_layer_bits, extra_blocks=list(cfg.model.blocks), p=q.lp)
-    calibrate_activations(student, calib, int(q.calib_samples))
+                      last_layer_bits=q.last_layer_bits, blocks=plan.blocks, p=q.lp)
+    if not (cfg.quantizer.reconstruct and cfg.recon.act_init == "per_unit"):  # else: unit by unit
+        calibrate_activations(student, calib, int(q.calib_samples))
     if cfg.quantizer.reconstruct:
         done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
-                           extra_blocks=list(cfg.model.blocks), progress=bool(cfg.progress),
+                           plan=plan, progress=bool(cfg.progress),
                            device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint,
                            callbacks=callbacks, channels_last=bool(cfg.trainer.get("channels_last", False)),
+                           act_init_samples=int(q.calib_samples) if cfg.recon.act_init == "per_unit" else 0,
                            world=world, precision=str(cfg.trainer.precision))
         if units is not None:
             units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
@@ -75,6 +92,7 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict 
     data = build_data(cfg.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
+    check_user_blocks(teacher, list(cfg.model.blocks))  # a wrong class name fails before any stage
     world = start_world(cfg)  # the DDP processes start here, after the checks that need no device
     tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
     try:
@@ -110,7 +128,7 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
     t = time.time()
     units: list = []
     checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib) if cfg.quantizer.reconstruct else None
-    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks, world)
+    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks, world, info)
     seconds["recon"] = time.time() - t
     if world.size > 1:
         info["ddp_ranks_agree"] = world.agree(student)

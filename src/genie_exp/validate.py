@@ -11,6 +11,7 @@ LOGGERS = ("csv", "wandb")
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 DDP_BACKENDS = ("nccl", "gloo")
 LSQ_GRADS = ("paper", "rounded")
+ACT_INITS = ("upfront", "per_unit")
 
 
 def _bits(value, key: str) -> int:
@@ -37,6 +38,7 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg.logger.name, "logger", LOGGERS)
     _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
     _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
+    _choice(str(cfg.recon.act_init), "recon.act_init", ACT_INITS)
     if cfg.trainer.get("ddp_backend") is not None:
         _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     d = cfg.distill

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from ..calib.generator import Generator
-from ..recon.units import execution_order, find_units
+from ..partition import Plan
 from .timing import median_seconds
 
 LAYOUTS = (torch.contiguous_format, torch.channels_last)
@@ -75,14 +75,13 @@ def _unit_inputs(teacher: nn.Module, names: Iterable[str], example: torch.Tensor
     return seen
 
 
-def unit_floors(teacher: nn.Module, image_size: int, batch: int, device: torch.device,
-                extra_blocks: Iterable[str] = (), reps: int = 10, warmup: int = 3,
-                precision: str = "32-true") -> dict[str, float]:
-    """Per reconstruction unit (execution order): its plain FP forward+backward at `batch`."""
+def unit_floors(teacher: nn.Module, image_size: int, batch: int, device: torch.device, plan: Plan,
+                reps: int = 10, warmup: int = 3, precision: str = "32-true") -> dict[str, float]:
+    """Per reconstruction unit of `plan` (execution order): its plain FP forward+backward at `batch`."""
     model = copy.deepcopy(teacher).to(device).eval()
-    units = {u.name: u.module for u in find_units(model, tuple(extra_blocks))}
+    order = [u.name for u in plan.units]
+    units = {n: model.get_submodule(n) for n in order}
     example = torch.randn(batch, 3, image_size, image_size, device=device)
-    order = execution_order(model, example[:2], units)
     inputs = _unit_inputs(model, order, example)
     floors = {}
     for name in order:

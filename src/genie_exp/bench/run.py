@@ -8,13 +8,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..data import build_data
 from ..devices import stage_device
 from ..io_utils import save_json
 from ..models.zoo import load_teacher
-from ..pipeline import run
+from ..pipeline import make_plan, run
 from ..quiet import quiet_libraries
 from .floors import generator_floor, teacher_floor, unit_floors
 from .machine import describe
@@ -44,7 +45,8 @@ def bench(cfg: DictConfig) -> dict:
     prec = str(cfg.trainer.precision)  # mixed precision: the floors run under the same autocast
     gen_s = generator_floor(int(cfg.distill.latent_dim), size, int(cfg.distill.batch_size), device, reps, warmup, prec)
     teach_s = teacher_floor(teacher, size, int(cfg.distill.batch_size), device, reps, warmup, prec)
-    floors = unit_floors(teacher, size, int(cfg.recon.batch_size), device, list(cfg.model.blocks), reps, warmup, prec)
+    plan = make_plan(cfg, teacher, torch.randn(2, 3, size, size), announce=False)
+    floors = unit_floors(teacher, size, int(cfg.recon.batch_size), device, plan, reps, warmup, prec)
 
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": describe(device),

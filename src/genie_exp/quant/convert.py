@@ -1,7 +1,8 @@
 """`convert(model, ...)`: every Conv/Linear becomes a QuantLayer, with the paper's bit rules:
 first layer W8 with its input (the image) not quantized, the second layer's input 8-bit, the last
 layer W8A8; and one activation quantizer shared by the layers that read a block's input, so that a
-residual tensor feeding both a conv and the skip add is quantized once."""
+residual tensor feeding both a conv and the skip add is quantized once. The blocks are named by the
+caller (the reconstruction plan, partition/plan.py)."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,7 @@ from typing import Iterable, Optional
 import torch
 import torch.nn as nn
 
-from ..recon.units import LAYER_TYPES, execution_order, find_units
+from ..partition import LAYER_TYPES, execution_order, plan_units
 from .act import ActQuantizer
 from .layer import QuantLayer
 
@@ -26,17 +27,19 @@ def _block_input_pre_hook(block: nn.Module, args):
 
 @torch.no_grad()
 def _readers_of_block_inputs(model: nn.Module, blocks: dict[str, nn.Module], example: torch.Tensor):
-    """For each block, the QuantLayers that receive the block's input tensor itself."""
+    """For each block, its own QuantLayers that receive the block's input tensor itself (a layer
+    outside the block that reads the same tensor keeps its own quantizer)."""
     current: dict[str, torch.Tensor] = {}
     readers: dict[str, list[QuantLayer]] = {n: [] for n in blocks}
     hooks = []
     for n, b in blocks.items():
         hooks.append(b.register_forward_pre_hook(lambda _m, a, n=n: current.__setitem__(n, a[0])))
+    inside = {n: {id(m) for m in b.modules()} for n, b in blocks.items()}
     for layer in model.modules():
         if isinstance(layer, QuantLayer):
             def seen(m, a):
                 for n, t in current.items():
-                    if a[0] is t and m not in readers[n]:
+                    if a[0] is t and id(m) in inside[n] and m not in readers[n]:
                         readers[n].append(m)
             hooks.append(layer.register_forward_pre_hook(seen))
     try:
@@ -50,10 +53,14 @@ def _readers_of_block_inputs(model: nn.Module, blocks: dict[str, nn.Module], exa
 def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *,
             first_layer_bits: int = 8, quantize_image: bool = False,
             second_input_bits: Optional[int] = 8, last_layer_bits: Optional[int] = 8,
-            extra_blocks: Iterable[str] = (), p: float = 2.4, inplace: bool = False) -> nn.Module:
-    """A fake-quantized copy of `model` (weights quantized at init, activation steps not yet set)."""
+            blocks: Optional[Iterable[str]] = None, p: float = 2.4, inplace: bool = False) -> nn.Module:
+    """A fake-quantized copy of `model` (weights quantized at init, activation steps not yet set).
+    `blocks`: paths of the modules reconstructed as blocks, whose input is quantized once for all
+    their layers that read it (and for the skip path); None: the blocks of the model's graph plan."""
     model = model if inplace else copy.deepcopy(model)
     model.eval()
+    if blocks is None:
+        blocks = plan_units(model, example).blocks
     layers = {n: m for n, m in model.named_modules() if isinstance(m, LAYER_TYPES)}
     if not layers:
         return model
@@ -72,15 +79,15 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
         _set_module(model, name, QuantLayer(layers[name], w, a, p))
 
     second_layer = model.get_submodule(second) if second else None
-    blocks = {u.name: u.module for u in find_units(model, extra_blocks, (QuantLayer,)) if u.kind == "block"}
-    for name, readers in _readers_of_block_inputs(model, blocks, example).items():
+    block_modules = {name: model.get_submodule(name) for name in blocks}
+    for name, readers in _readers_of_block_inputs(model, block_modules, example).items():
         readers = [r for r in readers if r.act_quantizer is not None]
         if not readers:
             continue
         # The second layer's 8-bit rule wins if it is among the readers; otherwise the first reader's bits.
         owner = second_layer if second_layer in readers else readers[0]
         shared: ActQuantizer = owner.act_quantizer
-        block = blocks[name]
+        block = block_modules[name]
         block.input_quantizer = shared
         block.register_forward_pre_hook(_block_input_pre_hook)
         for r in readers:

@@ -21,6 +21,13 @@ class QuantLayer(nn.Module):
         self.use_weight_quant = True
         self.use_act_quant = True
 
+    @torch.no_grad()
+    def freeze(self) -> None:
+        """Hard rounding, and the quantized weights computed once (after reconstruction, or for a
+        layer no forward pass reaches)."""
+        self.weight_quantizer.mode = "hard"
+        self.weight_quantizer.freeze(self.module.weight)
+
     def quantized_weight(self) -> torch.Tensor:
         return self.weight_quantizer(self.module.weight)
 

@@ -22,7 +22,7 @@ from ..quant.weight import WeightQuantizer
 from ..rng import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
-VERSION = 2  # 2: LSQ step gradient of the paper, QDrop masks from 16-bit draws
+VERSION = 3  # 3: units from the graph plan, batch indices drawn per chunk, 1-bit QDrop masks
 
 
 def tensor_digest(x: torch.Tensor) -> str:
@@ -86,8 +86,7 @@ class ReconCheckpoint:
                 q.unfreeze()
                 q.mode = modes[name]
                 if q.mode == "hard":  # a finished unit: its weights are fixed as they were
-                    layer = student.get_submodule(name.rpartition(".")[0])
-                    q.freeze(layer.module.weight)
+                    student.get_submodule(name.rpartition(".")[0]).freeze()
         set_rng_state(ckpt["rng"])
         done = {r["name"]: r for r in results}
         log.info("recon: resuming from %s (%d unit(s) done)", self.path, len(done))

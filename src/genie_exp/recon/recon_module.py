@@ -1,64 +1,88 @@
 """`ReconModule`: Genie-M reconstruction of ONE unit (a block or a single QuantLayer) of the fake-quant
 student, from tensors cached on the device: the teacher's input and output of the unit and the
 partially quantized student's input. It learns the AdaRound rounding variables V, the weight steps
-(Genie-M; frozen for AdaRound) and the unit's activation steps (LSQ, with QDrop)."""
+(Genie-M; frozen for AdaRound) and the unit's activation steps (LSQ, with QDrop).
+
+Speed: one Lightning `training_step` runs `chunk` optimizer steps in a plain loop (manual
+optimization), so Lightning's per-step machinery, the progress bar and logging are paid once per chunk;
+the per-step constants (the regulariser's beta, the cosine-annealed activation-step learning rate) are
+computed once up front; a chunk's batch indices are drawn in one call; losses are kept on the device
+and read once per chunk. The maths per step is the paper's: one Adam step on one batch."""
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
+from ..distributed import SINGLE, World
 from ..errors import UserError
+from ..progress import StageProgressBar
 from ..quant.act import ActQuantizer
 from ..quant.layer import QuantLayer
 from ..quant.qdrop import qdrop_mix
 from ..quant.weight import WeightQuantizer
 
-# How often (in steps) the per-step losses are checked for NaN/inf: checking every step would force a
-# device sync per step on a GPU; the first bad step is still found exactly from the stored history.
-CHECK_EVERY = 50
+# How many chunks (Lightning steps) a unit's reconstruction is cut into: the progress bar moves and the
+# losses are checked for NaN/inf and logged once per chunk.
+CHUNKS = 50
 
 
-def _unique(modules: list[nn.Module]) -> list[nn.Module]:
-    seen: dict[int, nn.Module] = {}
+def default_chunk(iters: int) -> int:
+    return max(1, math.ceil(iters / CHUNKS))
+
+
+def _unique(modules: list) -> list:
+    seen: dict[int, Any] = {}
     for m in modules:
         seen.setdefault(id(m), m)
     return list(seen.values())
 
 
 class ReconModule(pl.LightningModule):
-    """One unit's reconstruction. `fit` it for `iters` steps, then call `finish()`.
+    """One unit's reconstruction: fit it for `calls` Lightning steps (`iters` optimizer steps in all,
+    `chunk` per call), then call `finish()`. `cfg` is a ReconConfig (or a DictConfig with its fields).
 
-    `cfg` is a ReconConfig (or a DictConfig with the same fields)."""
+    In a DDP `world` every rank holds its own share of the cached tensors and draws `batch_size` of
+    them per step; the gradients are averaged over the ranks (one all-reduce of a flat buffer per step)
+    before each Adam step, which is what DDP does, without DDP's one-backward-per-forward rule."""
 
     def __init__(self, unit: nn.Module, name: str, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor,
-                 cfg: Any, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None):
+                 cfg: Any, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None,
+                 chunk: Optional[int] = None, world: World = SINGLE):
         super().__init__()
-        self.automatic_optimization = False  # one Adam with three param groups, stepped by hand
+        self.automatic_optimization = False
         self.unit = unit
         self.unit_name = name
         # Plain attributes, not buffers: they are already on the device and must not be copied or saved.
         self.x_fp, self.x_q, self.y_fp = x_fp, x_q, y_fp
         self.iters = int(iters if iters is not None else cfg.iters)
         self.batch_size = min(int(batch_size if batch_size is not None else cfg.batch_size), x_q.shape[0])
+        self.chunk = int(chunk or default_chunk(self.iters))
+        self.calls = math.ceil(self.iters / self.chunk)
+        self.world = world
         self.qdrop_prob = float(cfg.qdrop_prob)
         self.rounded_grad = cfg.lsq_grad == "rounded"
         self.round_weight = float(cfg.round_weight)
         self.beta_start, self.beta_end = float(cfg.beta_start), float(cfg.beta_end)
         self.warmup_steps = int(float(cfg.warmup) * self.iters)
         self.lr = (float(cfg.lr_rounding), float(cfg.lr_weight_step), float(cfg.lr_act_step))
+        self.anneal_weight_step = bool(cfg.anneal_weight_step)
         self.learn_weight_step = bool(learn_weight_step)
         self.log_name = f"recon/{name}/loss"
 
-        # Gathered once so a step loops over nothing but the unit's few weight quantizers.
         self.layers: list[QuantLayer] = [m for m in unit.modules() if isinstance(m, QuantLayer)]
         self.weight_qs: list[WeightQuantizer] = _unique([l.weight_quantizer for l in self.layers])
         self.act_qs: list[ActQuantizer] = [m for m in _unique(list(unit.modules()))
                                            if isinstance(m, ActQuantizer) and bool(m.initialized)]
         self._requires_grad = {id(p): p.requires_grad for p in unit.parameters()}
+        # Per-step constants, computed once: the regulariser's exponent (None: off during the warm-up)
+        # and the cosine factor of the step sizes' learning rates (from 1 to 0).
+        self.betas = [self.beta(t) for t in range(self.iters)]
+        n = max(self.iters, 1)
+        self.cosine = [0.5 * (1.0 + math.cos(math.pi * min(t, n) / n)) for t in range(self.iters)]
         self.losses = torch.full((self.iters,), float("nan"), device=x_q.device)  # reconstruction term
         self._totals = torch.full((self.iters,), float("nan"), device=x_q.device)  # with the regulariser
         self._checked = 0
@@ -94,8 +118,7 @@ class ReconModule(pl.LightningModule):
         for q in self.act_qs:
             q.drop_prob = 0.0
         for layer in self.layers:
-            layer.weight_quantizer.mode = "hard"
-            layer.weight_quantizer.freeze(layer.module.weight)
+            layer.freeze()
         for p in self.unit.parameters():
             p.requires_grad_(self._requires_grad.get(id(p), p.requires_grad))
         self.unit.eval()
@@ -103,16 +126,21 @@ class ReconModule(pl.LightningModule):
     # ---- optimisation ----------------------------------------------------------------------------
     def configure_optimizers(self):
         lr_v, lr_w, lr_a = self.lr
-        groups, lambdas = [{"params": [q.rounding for q in self.weight_qs], "lr": lr_v}], [lambda t: 1.0]
+        groups = [{"params": [q.rounding for q in self.weight_qs], "lr": lr_v}]
         if self.learn_weight_step:
-            groups.append({"params": [q.scale for q in self.weight_qs], "lr": lr_w})
-            lambdas.append(lambda t: 1.0)
+            groups.append({"params": [q.scale for q in self.weight_qs], "lr": lr_w, "base_lr": lr_w,
+                           "annealed": self.anneal_weight_step})
         if self.act_qs:
-            groups.append({"params": [q.scale for q in self.act_qs], "lr": lr_a})
-            n = max(self.iters, 1)
-            lambdas.append(lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, n) / n)))  # cosine to 0
-        opt = torch.optim.Adam(groups)
-        return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.LambdaLR(opt, lambdas)}
+            groups.append({"params": [q.scale for q in self.act_qs], "lr": lr_a, "base_lr": lr_a, "annealed": True})
+        return torch.optim.Adam(groups)
+
+    def on_train_start(self) -> None:
+        opt = self.optimizers()
+        self._opt = opt.optimizer  # stepped directly: Lightning's wrapper costs more than a small step
+        self._annealed = [g for g in self._opt.param_groups if g.get("annealed")]
+        self._params = [p for g in self._opt.param_groups for p in g["params"]]
+        # 16-bit mixed precision needs Lightning's loss scaling; 32-bit and bf16 do not
+        self._scaled = "16" in str(self.trainer.precision) and "bf16" not in str(self.trainer.precision)
 
     def beta(self, step: int) -> Optional[float]:
         """The regulariser's exponent at `step`; None during the warm-up (regulariser off)."""
@@ -128,32 +156,66 @@ class ReconModule(pl.LightningModule):
         # Squared error summed over channels (dim 1), mean over batch and positions; [B, C] included.
         return (out - target).pow(2).sum(1).mean()
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        step = int(batch_idx)
-        idx = torch.randint(self.x_q.shape[0], (self.batch_size,), device=self.x_q.device)
-        x_q, x_fp = self.x_q[idx], self.x_fp[idx]
+    def steps_in(self, batch_idx: int) -> int:
+        """Optimizer steps run by Lightning step `batch_idx`."""
+        return max(0, min(self.iters, (batch_idx + 1) * self.chunk) - batch_idx * self.chunk)
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        start = int(batch_idx) * self.chunk
+        stop = min(self.iters, start + self.chunk)
+        if start >= stop:
+            return None
+        indices = torch.randint(self.x_q.shape[0], (stop - start, self.batch_size), device=self.x_q.device)
+        recs, totals = [], []
+        for t, idx in zip(range(start, stop), indices):
+            rec, total = self.step(t, idx)
+            recs.append(rec)
+            totals.append(total)
+        self.losses[start:stop] = torch.stack(recs)
+        self._totals[start:stop] = torch.stack(totals)
+        self.check_finite(stop)
+        self._log(start, stop)
+        return None
+
+    def step(self, t: int, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Optimizer step `t` on the cached images `idx`; returns its (reconstruction, total) loss."""
         # QDrop at the unit input: each element from the FP teacher with prob qdrop_prob.
-        x = qdrop_mix(x_fp, x_q, self.qdrop_prob)
+        x = qdrop_mix(self.x_fp[idx], self.x_q[idx], self.qdrop_prob)
         rec = self.reconstruction_loss(self.unit(x), self.y_fp[idx])
-        beta = self.beta(step)
+        beta = self.betas[t]
         loss = rec if beta is None else rec + self.round_loss(beta)
-
-        opt = self.optimizers()
+        opt = self._opt
+        for g in self._annealed:
+            g["lr"] = g["base_lr"] * self.cosine[t]
         opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        opt.step()
-        self.lr_schedulers().step()
+        if self._scaled:
+            self.manual_backward(loss)
+        else:
+            loss.backward()
+        if self.world.size > 1:
+            self._average_gradients()
+        if self._scaled:
+            self.optimizers().step()
+        else:
+            opt.step()
+        return rec.detach(), loss.detach()
 
-        if step < self.iters:
-            self.losses[step] = rec.detach()
-            self._totals[step] = loss.detach()
-        # self.log costs ~0.5 ms a call: call it only on the steps the Trainer writes to its loggers.
-        every = max(1, int(self.trainer.log_every_n_steps))
-        if (step + 1) % every == 0 or step + 1 == self.iters:
-            self.log(self.log_name, rec.detach(), on_step=True, on_epoch=False)
-        if (step + 1) % CHECK_EVERY == 0 or step + 1 >= self.iters:
-            self.check_finite(step + 1)
-        return loss.detach()  # under DDP the wrapped forward's output
+    def _average_gradients(self) -> None:
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        self.world.all_reduce_mean(flat)
+        offset = 0
+        for p, g in zip(self._params, grads):
+            p.grad = flat[offset:offset + g.numel()].view_as(p).clone()
+            offset += g.numel()
+
+    def _log(self, start: int, stop: int) -> None:
+        # One value per chunk (its mean reconstruction loss) at the chunk's last optimizer step.
+        loggers = self.loggers if self.trainer is not None else []
+        if loggers:
+            value = float(self.losses[start:stop].mean())
+            for lg in loggers:
+                lg.log_metrics({self.log_name: value}, step=stop - 1)
 
     def check_finite(self, upto: int) -> None:
         """Raise a one-line UserError naming the first step whose loss was NaN/inf."""
@@ -174,3 +236,25 @@ class ReconModule(pl.LightningModule):
             return float("nan"), float("nan")
         k = max(1, int(fraction * done.numel()))
         return float(done[:k].mean()), float(done[-k:].mean())
+
+
+def fit(module: ReconModule, device: torch.device | str = "cpu", progress: bool = False, logger: Any = False,
+        callbacks: Sequence = (), precision: str = "32-true") -> None:
+    """Run `module`'s optimizer steps with a Lightning Trainer on one device (one Lightning step per
+    chunk), then `finish()` it: hard rounding, frozen weights."""
+    device = torch.device(device)
+    if device.type == "cuda":  # under DDP each rank fits on its own device; the module averages gradients
+        devices: dict = {"accelerator": "gpu", "devices": [device.index] if device.index is not None else 1}
+    else:
+        devices = {"accelerator": "cpu", "devices": 1}
+    bars = [StageProgressBar(f"recon {module.unit_name}")] if progress else []
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=module.calls, logger=logger or False,
+                         enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
+                         callbacks=bars + list(callbacks), num_sanity_val_steps=0, precision=precision, **devices)
+    if module.calls > 0:
+        try:
+            # dummy batches, one per chunk of optimizer steps: the module draws its own
+            trainer.fit(module, train_dataloaders=range(module.calls))
+        finally:
+            module.unit.to(device)  # Lightning's teardown moves the fitted module to the CPU
+    module.finish()

@@ -1,0 +1,238 @@
+"""The reconstruction plan: which parts of a model are reconstructed together, found from its graph.
+
+A block is a module whose forward holds a residual merge: an add or a concat of tensors that fork from
+one tensor, with at least one Conv/Linear on the way (the smallest module holding fork and merge).
+Precedence, each step taking only layers no earlier step took:
+  1. classes named in `model.blocks` (the user's word wins);
+  2. classes known to be blocks (KNOWN_BLOCKS: the paper's and BRECQ's units, found without a trace);
+  3. residual merges in the traced graph, outermost module first;
+  4. with `depthwise=True`, the smallest module holding a depthwise conv and the layer that reads it
+     (BRECQ's mobilenet grouping for chains without skips), one depthwise conv per unit;
+  5. every Conv/Linear left is a layer unit.
+Units come in execution order; layers the forward never reaches come last."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..errors import UserError
+from .trace import Trace, trace
+
+# torchvision: ResNet BasicBlock/Bottleneck, MobileNetV2 InvertedResidual, MNASNet _InvertedResidual,
+# RegNet ResBottleneckBlock; timm: the same ResNet names, EfficientNet-family InvertedResidual and
+# DepthwiseSeparableConv (MnasNet / MobileNetV2 in timm), RegNet Bottleneck.
+KNOWN_BLOCKS = frozenset({"BasicBlock", "Bottleneck", "InvertedResidual", "_InvertedResidual",
+                          "ResBottleneckBlock", "DepthwiseSeparableConv"})
+LAYER_TYPES = (nn.Conv2d, nn.Linear)
+MERGE_OPS = {"add": "add", "add_": "add", "__add__": "add", "__radd__": "add", "__iadd__": "add",
+             "cat": "concat", "concat": "concat", "concatenate": "concat"}
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+@dataclass(frozen=True)
+class PlannedUnit:
+    name: str
+    kind: str  # "block" | "layer"
+    source: str  # "model.blocks" | "class" | "merge" | "depthwise" | "layer"
+
+
+@dataclass
+class Plan:
+    units: list[PlannedUnit]
+    warnings: list[str] = field(default_factory=list)
+    merges: int = 0  # residual merges seen in the graph
+
+    @property
+    def blocks(self) -> list[str]:
+        return [u.name for u in self.units if u.kind == "block"]
+
+    def summary(self) -> str:
+        """E.g. '9 blocks, 2 layers (conv1, fc)'."""
+        layers = [u.name for u in self.units if u.kind == "layer"]
+        nb = len(self.units) - len(layers)
+        text = f"{nb} block{'' if nb == 1 else 's'}, {len(layers)} layer{'' if len(layers) == 1 else 's'}"
+        if layers:
+            shown = layers if len(layers) <= 6 else layers[:3] + [f"... {len(layers) - 3} more"]
+            text += f" ({', '.join(shown)})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary(), "blocks": len(self.blocks), "layers": len(self.units) - len(self.blocks),
+                "merges": self.merges, "warnings": list(self.warnings)}
+
+
+def _parent(path: str) -> str:
+    return path.rpartition(".")[0]
+
+
+def _common_prefix(paths: Iterable[str]) -> str:
+    parts = None
+    for p in paths:
+        split = p.split(".") if p else []
+        if parts is None:
+            parts = split
+        else:
+            k = 0
+            while k < min(len(parts), len(split)) and parts[k] == split[k]:
+                k += 1
+            parts = parts[:k]
+    return ".".join(parts or [])
+
+
+def _is_depthwise(m: nn.Module) -> bool:
+    return isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels
+
+
+class _Planner:
+    def __init__(self, model: nn.Module, tr: Trace, layer_types: tuple):
+        self.model, self.tr = model, tr
+        self.modules = dict(model.named_modules())
+        self.layers = [n for n, m in self.modules.items() if isinstance(m, layer_types) and n]
+        self.layer_nodes = {n.target: n.index for n in reversed(tr.nodes)
+                            if n.op == "module" and isinstance(n.module, layer_types)}
+        self.covered: dict[str, str] = {}  # layer path -> unit name
+        self.chosen: list[PlannedUnit] = []
+
+    def layers_under(self, path: str) -> list[str]:
+        return [l for l in self.layers if not path or l == path or l.startswith(path + ".")]
+
+    def callable_unit(self, path: str) -> bool:
+        """Runs once, one tensor in and one out: a unit the runner can feed from cached tensors."""
+        return bool(path) and self.tr.calls.get(path, 0) == 1 and self.tr.tensor_io.get(path, False)
+
+    def usable_ancestor(self, path: str) -> str:
+        while path and not self.callable_unit(path):
+            path = _parent(path)
+        return path
+
+    def free(self, path: str) -> bool:
+        layers = self.layers_under(path)
+        return bool(layers) and not any(l in self.covered for l in layers)
+
+    def lift(self, path: str) -> str:
+        """Name the unit by the outermost module with the same layers (an InvertedResidual rather than
+        its inner Sequential), never a bare container or the model itself."""
+        own = self.layers_under(path)
+        while True:
+            up = _parent(path)
+            if not up or isinstance(self.modules[up], CONTAINERS) or not self.callable_unit(up) \
+                    or self.layers_under(up) != own:
+                return path
+            path = up
+
+    def take(self, path: str, source: str) -> None:
+        unit = PlannedUnit(path, "block", source)
+        self.chosen.append(unit)
+        for l in self.layers_under(path):
+            self.covered[l] = path
+
+    def by_class(self, names: Iterable[str], source: str, must_run: bool) -> None:
+        names = set(names)
+        for path, m in self.modules.items():
+            if path and type(m).__name__ in names and self.free(path):
+                if must_run and self.tr.calls.get(path, 0) and not self.callable_unit(path):
+                    continue
+                self.take(path, source)
+
+    def where(self, scope: str) -> str:
+        return f"{type(self.modules[scope]).__name__}.forward" + (f" ('{scope}')" if scope else "")
+
+
+def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[str] = (), depthwise: bool = True,
+               known_blocks: Iterable[str] = KNOWN_BLOCKS, layer_types: tuple = LAYER_TYPES) -> Plan:
+    """The units of `model` (traced once on `example`, e.g. two calibration images)."""
+    user_blocks = check_user_blocks(model, user_blocks)
+    p = _Planner(model, trace(model, example, leaf_types=layer_types), layer_types)
+    p.by_class(user_blocks, "model.blocks", must_run=False)
+    p.by_class(known_blocks, "class", must_run=True)
+    merges, unassigned = _merge_blocks(p)
+    if depthwise:
+        _depthwise_blocks(p)
+    warnings = []
+    for node, layers in unassigned:
+        left = [l for l in layers if p.covered.get(l) is None]
+        if left:
+            warnings.append(f"the residual {MERGE_OPS[node.target]} in {p.where(node.scope)} is not inside a "
+                            f"submodule that holds its {len(layers)} layer(s) ({', '.join(layers[:3])}"
+                            f"{', ...' if len(layers) > 3 else ''}); they are reconstructed one by one. Move the "
+                            f"residual into its own nn.Module to reconstruct it as a block")
+    if merges and not p.chosen:
+        warnings.append(f"the model has {merges} residual merge(s) but no block unit was found; reconstruction "
+                        f"is layer by layer (name the block classes with model.blocks=[ClassName])")
+    units = p.chosen + [PlannedUnit(l, "layer", "layer") for l in p.layers if l not in p.covered]
+    never = len(p.tr.nodes)
+
+    def first_run(u: PlannedUnit) -> int:
+        return min((p.layer_nodes.get(l, never) for l in p.layers_under(u.name)), default=never)
+
+    units.sort(key=first_run)  # stable: never-run units keep definition order at the end
+    return Plan(units, warnings, merges)
+
+
+def check_user_blocks(model: nn.Module, user_blocks) -> list[str]:
+    """`model.blocks` as a list, or a one-line UserError (a string, or a class the model lacks)."""
+    if isinstance(user_blocks, str) or not all(isinstance(b, str) for b in user_blocks):
+        raise UserError(f"model.blocks must be a list of class names, e.g. model.blocks=[MyBlock], got {user_blocks!r}")
+    present = {type(m).__name__ for m in model.modules()}
+    missing = [b for b in user_blocks if b not in present]
+    if missing:
+        holders = sorted({type(m).__name__ for m in model.modules() if any(True for _ in m.children())})
+        raise UserError(f"model.blocks: the model has no module of class '{missing[0]}' "
+                        f"(its classes with submodules: {', '.join(holders)})")
+    return list(user_blocks)
+
+
+def _merge_blocks(p: _Planner) -> tuple[int, list]:
+    """Choose the modules that hold residual merges; returns (merges seen, merges no module holds)."""
+    nodes, anc = p.tr.nodes, p.tr.ancestors()
+    candidates: set[str] = set()
+    unassigned = []
+    merges = 0
+    for m in nodes:
+        if m.op != "function" or m.target not in MERGE_OPS or len(m.inputs) < 2:
+            continue
+        common = ~0
+        for i in m.inputs:
+            common &= anc[i] | (1 << i)
+        if common <= 0:
+            continue  # the operands share no origin: not a residual
+        fork = common.bit_length() - 1
+        region = [n for n in nodes[fork + 1:m.index + 1]
+                  if (anc[n.index] >> fork) & 1 and (n is m or (anc[m.index] >> n.index) & 1)]
+        layers = [n.target for n in region if n.target in p.layer_nodes and n.op == "module"]
+        if not layers:
+            continue
+        merges += 1
+        paths = [n.scope for n in region] + [n.target for n in region if n.op == "module"]
+        block = p.usable_ancestor(_common_prefix(paths))
+        if block:
+            candidates.add(block)
+        else:
+            unassigned.append((m, layers))
+    for path in sorted(candidates, key=lambda s: s.count(".")):  # outermost first
+        if p.free(path):
+            p.take(path, "merge")
+    return merges, unassigned
+
+
+def _depthwise_blocks(p: _Planner) -> None:
+    nodes, anc = p.tr.nodes, p.tr.ancestors()
+    for d in nodes:
+        if d.op != "module" or d.target not in p.layer_nodes or d.target in p.covered or not _is_depthwise(d.module):
+            continue
+        reader = next((n for n in nodes[d.index + 1:] if n.op == "module" and n.target in p.layer_nodes
+                       and (anc[n.index] >> d.index) & 1), None)
+        if reader is None:
+            continue
+        between = [n for n in nodes[d.index:reader.index + 1]
+                   if n is d or ((anc[n.index] >> d.index) & 1 and (n is reader or (anc[reader.index] >> n.index) & 1))]
+        paths = [n.scope for n in between] + [n.target for n in between if n.op == "module"]
+        block = p.usable_ancestor(_common_prefix(paths))
+        if not block or not p.free(block):
+            continue
+        if sum(_is_depthwise(p.modules[l]) for l in p.layers_under(block)) != 1:
+            continue  # a flat chain of several separable stages: no module to group by
+        p.take(p.lift(block), "depthwise")
