@@ -14,8 +14,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from genie_exp.cli import CONF_DIR
-from genie_exp.config import register_configs
+from genie_exp.cli import CONF_DIR, register_configs
 
 REPO = Path(__file__).resolve().parents[1]
 register_configs()
@@ -97,3 +96,28 @@ def run_cli(*args: str, module: str = "genie_exp", env: dict | None = None, time
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd or ""), full_env.get("PYTHONPATH", "")]))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd or REPO)
+
+
+def cpu_ctx(**changes):
+    """A run context on the CPU without progress bars (what most in-process tests want)."""
+    from genie_exp.core.context import RunContext
+
+    return RunContext(device=torch.device("cpu"), progress=False, **changes)
+
+
+def distill_run(teacher, method: str, samples: int, batch_size: int, iters: int, image_size: int, seed: int = 0,
+                channels_last: bool = False, **spec):
+    """distill_images with a DistillConfig made of the arguments (spec: its other fields)."""
+    from genie_exp.config import DistillConfig
+    from genie_exp.distill import distill_images
+
+    cfg = DistillConfig(name=method, samples=samples, batch_size=batch_size, iters=iters, **spec)
+    return distill_images(teacher, cfg, image_size, cpu_ctx(seed=seed, channels_last=channels_last))
+
+
+def calib_set(cfg, teacher, data):
+    """The pipeline's calibration stage for a composed config."""
+    from genie_exp.core.context import RunContext
+    from genie_exp.distill import calibration_set
+
+    return calibration_set(cfg.distill, teacher, data.image_size, RunContext.from_config(cfg), data, cfg.model.name)

@@ -4,7 +4,7 @@ import torch
 
 from genie_exp.data import build_data
 from genie_exp.data.fashion_mnist import MEAN, STD, read_idx
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 
 from conftest import compose_cfg, make_cifar10, make_image_folder
 

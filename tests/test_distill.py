@@ -6,17 +6,15 @@ import torch
 import torch.nn as nn
 from omegaconf import open_dict
 
-import genie_exp.calib as calib_pkg
-from genie_exp.calib import make_calibration
-from genie_exp.calib.bn_stats import BNStatsLoss
-from genie_exp.calib.distill import distill_images
-from genie_exp.calib.distill_module import DistillModule
-from genie_exp.calib.swing import swing_convolution
+import genie_exp.distill.sources as sources_mod
+from genie_exp.distill.bn_stats import BNStatsLoss
+from genie_exp.distill.module import DistillModule
+from genie_exp.distill.swing import swing_convolution
 from genie_exp.data import build_data
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 from genie_exp.models import create_model
 
-from conftest import compose_cfg
+from conftest import calib_set, compose_cfg, distill_run
 
 
 def tiny_teacher(seed: int = 0) -> nn.Module:
@@ -32,9 +30,8 @@ def tiny_teacher(seed: int = 0) -> nn.Module:
 
 def test_bn_loss_falls_within_a_few_steps():
     teacher = tiny_teacher()
-    first, last = [], []
-    distill_images(teacher, "genie", 16, 16, 1, 32, 0, progress=False, losses=first)
-    distill_images(teacher, "genie", 16, 16, 25, 32, 0, progress=False, losses=last)
+    first = distill_run(teacher, "genie", 16, 16, 1, 32).losses
+    last = distill_run(teacher, "genie", 16, 16, 25, 32).losses
     assert last[0] < 0.5 * first[0]
 
 
@@ -77,8 +74,8 @@ def test_grouped_batches_have_each_batch_statistics():
 
 def test_grouped_distillation_equals_one_by_one():
     teacher = tiny_teacher()
-    one = distill_images(teacher, "genie", 16, 8, 5, 32, 0, parallel=1, swing=False, progress=False)
-    two = distill_images(teacher, "genie", 16, 8, 5, 32, 0, parallel=2, swing=False, progress=False)
+    one = distill_run(teacher, "genie", 16, 8, 5, 32, parallel_batches=1, swing=False).images
+    two = distill_run(teacher, "genie", 16, 8, 5, 32, parallel_batches=2, swing=False).images
     assert torch.allclose(one, two, atol=1e-4)
 
 
@@ -88,7 +85,7 @@ def test_zeroq_changes_pixels_only_and_teacher_is_untouched():
     module = DistillModule(teacher, "zeroq", [0], 8, 32, seed=0)
     own = [p for n, p in module.named_parameters() if not n.startswith("teacher.")]
     assert len(own) == 1 and own[0].shape == (8, 3, 32, 32) and len(module.generators) == 0
-    images = distill_images(teacher, "zeroq", 8, 8, 5, 32, 0, progress=False)
+    images = distill_run(teacher, "zeroq", 8, 8, 5, 32).images
     start = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert images.shape == (8, 3, 32, 32) and not torch.allclose(images, start)
     after = teacher.state_dict()
@@ -99,7 +96,7 @@ def test_zeroq_changes_pixels_only_and_teacher_is_untouched():
 def test_teacher_without_batchnorm_is_refused():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 30 * 30, 10))
     with pytest.raises(UserError, match="distill=noise"):
-        distill_images(model, "genie", 8, 8, 2, 32, 0, progress=False)
+        distill_run(model, "genie", 8, 8, 2, 32)
 
 
 def _cfg(fmnist_root, *extra):
@@ -111,33 +108,25 @@ def test_cache_miss_then_hit(fmnist_root, monkeypatch, isolated_cache):
     cfg = _cfg(fmnist_root)
     data = build_data(cfg.data)
     teacher = tiny_teacher()
-    info = {}
-    first = make_calibration(cfg, teacher, data, info)
-    assert info["calib_cache"] == "miss" and list((isolated_cache / "calib").glob("*.pt"))
-    monkeypatch.setattr(calib_pkg, "distill_images", lambda *a, **k: pytest.fail("distilled again"))
-    info = {}
-    second = make_calibration(cfg, teacher, data, info)
-    assert info["calib_cache"] == "hit" and torch.equal(first, second)
+    first = calib_set(cfg, teacher, data)
+    assert first.cache == "miss" and list((isolated_cache / "calib").glob("*.pt"))
+    monkeypatch.setattr(sources_mod, "distill_images", lambda *a, **k: pytest.fail("distilled again"))
+    second = calib_set(cfg, teacher, data)
+    assert second.cache == "hit" and torch.equal(first.images, second.images)
     # another seed or another teacher is another key
     monkeypatch.undo()
     monkeypatch.setenv("GENIE_CACHE_DIR", str(isolated_cache))
-    info = {}
-    make_calibration(_cfg(fmnist_root, "seed=1"), teacher, data, info)
-    assert info["calib_cache"] == "miss"
-    info = {}
-    make_calibration(cfg, tiny_teacher(seed=1), data, info)
-    assert info["calib_cache"] == "miss"
+    assert calib_set(_cfg(fmnist_root, "seed=1"), teacher, data).cache == "miss"
+    assert calib_set(cfg, tiny_teacher(seed=1), data).cache == "miss"
 
 
 def test_cache_false_forces_a_fresh_set_and_leaves_the_cached_one(fmnist_root, isolated_cache):
     teacher = tiny_teacher()
     data = build_data(_cfg(fmnist_root).data)
-    make_calibration(_cfg(fmnist_root), teacher, data, {})
+    calib_set(_cfg(fmnist_root), teacher, data)
     (path,) = (isolated_cache / "calib").glob("*.pt")
     before = (path.stat().st_mtime_ns, path.read_bytes())
-    info = {}
-    make_calibration(_cfg(fmnist_root, "distill.cache=false"), teacher, data, info)
-    assert info["calib_cache"] == "off"
+    assert calib_set(_cfg(fmnist_root, "distill.cache=false"), teacher, data).cache == "off"
     assert (path.stat().st_mtime_ns, path.read_bytes()) == before  # not rewritten
     assert list((isolated_cache / "calib").glob("*.pt")) == [path]
 
@@ -146,19 +135,18 @@ def test_truncated_cache_is_rebuilt(fmnist_root, isolated_cache):
     cfg = _cfg(fmnist_root)
     teacher = tiny_teacher()
     data = build_data(cfg.data)
-    make_calibration(cfg, teacher, data, {})
+    calib_set(cfg, teacher, data)
     (path,) = (isolated_cache / "calib").glob("*.pt")
     path.write_bytes(path.read_bytes()[:100])
-    info = {}
-    images = make_calibration(cfg, teacher, data, info)
-    assert info["calib_cache"] == "miss" and images.shape == (8, 3, 32, 32)
+    again = calib_set(cfg, teacher, data)
+    assert again.cache == "miss" and again.images.shape == (8, 3, 32, 32)
 
 
 def test_real_never_touches_the_test_split(fmnist_root):
     cfg = compose_cfg(f"data.root={fmnist_root}", "distill=real", "distill.samples=16")
     data = build_data(cfg.data)
     data.test = lambda: pytest.fail("the test split was read")
-    images = make_calibration(cfg, tiny_teacher(), data, {})
+    images = calib_set(cfg, tiny_teacher(), data).images
     train_x = torch.stack([data.train(False)[i][0] for i in range(len(data.train(False)))])
     assert images.shape == (16, 3, 32, 32)
     assert all(any(torch.equal(img, t) for t in train_x) for img in images)
@@ -172,19 +160,16 @@ def test_all_sources_yield_the_same_shape(fmnist_root):
                           "distill.batch_size=8", "progress=false")
         with open_dict(cfg):
             cfg.distill.iters = 2
-        shapes.add(tuple(make_calibration(cfg, teacher, build_data(cfg.data), {}).shape))
+        shapes.add(tuple(calib_set(cfg, teacher, build_data(cfg.data)).images.shape))
     assert shapes == {(8, 3, 32, 32)}
 
 
 def test_early_stop_ends_a_group_once_its_loss_stalls():
-    from genie_exp.calib.distill import distill_images
-    from genie_exp.models import create_model
-
     teacher = create_model("resnet20", width=4).eval()
-    full, stopped = [], []
-    distill_images(teacher, "genie", 8, 8, 60, 16, 0, progress=False, steps_run=full)
+    full = distill_run(teacher, "genie", 8, 8, 60, 16).steps
     # patience 1: the first step whose loss is not 1% below the best ends the group
-    images = distill_images(teacher, "genie", 8, 8, 60, 16, 0, progress=False, early_stop=1, steps_run=stopped)
+    stopped = distill_run(teacher, "genie", 8, 8, 60, 16, early_stop=1)
+    images = stopped.images
     assert full == [60]
-    assert 1 < stopped[0] < 60
+    assert 1 < stopped.steps[0] < 60
     assert images.shape == (8, 3, 16, 16) and torch.isfinite(images).all()

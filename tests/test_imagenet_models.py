@@ -9,10 +9,10 @@ import torch.nn as nn
 from conftest import compose_cfg, make_image_folder, run_cli
 from genie_exp.cli import preflight
 from genie_exp.data import build_data
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 from genie_exp.models import create_model
 from genie_exp.models import library
-from genie_exp.models.zoo import load_teacher
+from genie_exp.teachers import load_teacher
 from genie_exp.partition import plan_units
 
 # name -> (block class, number of blocks) of the ImageNet architecture

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from genie_exp.models import create_model, list_models
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 
 
 @pytest.mark.parametrize("name", list_models())

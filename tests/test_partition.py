@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 from genie_exp.models import create_model, list_models
 from genie_exp.partition import KNOWN_BLOCKS, plan_units
 

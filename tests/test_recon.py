@@ -10,12 +10,14 @@ import torch
 import torch.nn as nn
 
 from genie_exp.config import ReconConfig
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 from genie_exp.models import create_model
 from genie_exp.quant import QuantLayer, calibrate_activations, convert, quant_layers
 from genie_exp.partition import plan_units
 from genie_exp.recon.recon_module import ReconModule, fit
 from genie_exp.recon.runner import _capture, reconstruct
+
+from conftest import cpu_ctx
 
 CPU = torch.device("cpu")
 TINY = ReconConfig(iters=12, batch_size=8)
@@ -35,7 +37,7 @@ def _tiny_resnet(seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
 def test_genie_hard_rounding_gives_integer_codes_times_learned_step():
     teacher, x = _tiny_resnet()
     student = _student(teacher, x)
-    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, progress=False, device=CPU)
+    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, ctx=cpu_ctx())
     assert [r["kind"] for r in res][:2] == ["layer", "block"] and res[-1]["name"] == "fc"
     assert all(r["seconds"] > 0 and r["loss"] == r["loss"] for r in res)
     assert not student.training
@@ -118,7 +120,7 @@ def test_genie_learns_weight_steps_adaround_keeps_them():
         init = {n: m.weight_quantizer.scale.detach().clone() for n, m in student.named_modules()
                 if isinstance(m, QuantLayer)}
         torch.manual_seed(0)
-        reconstruct(student, teacher, x, TINY, learn_weight_step=learn, progress=False, device=CPU)
+        reconstruct(student, teacher, x, TINY, learn_weight_step=learn, ctx=cpu_ctx())
         scales[learn] = {n: (init[n], m.weight_quantizer.scale.detach()) for n, m in student.named_modules()
                          if isinstance(m, QuantLayer)}
         # requires_grad flags are restored afterwards
@@ -151,7 +153,7 @@ def test_unknown_residual_class_is_reconstructed_as_blocks(user_blocks):
     plan = plan_units(teacher, x[:2], user_blocks)
     assert [u.source for u in plan.units if u.kind == "block"] == ["model.blocks" if user_blocks else "merge"] * 2
     student = _student(teacher, x, blocks=plan.blocks)
-    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, plan=plan, progress=False, device=CPU)
+    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, plan=plan, ctx=cpu_ctx())
     assert [(r["name"], r["kind"]) for r in res] == [("0", "layer"), ("2", "block"), ("3", "block"), ("5", "layer")]
     assert student[2].input_quantizer is student[2].a.act_quantizer  # the skip and conv a share it
     assert all(m.weight_quantizer.frozen is not None for m in quant_layers(student))
@@ -178,8 +180,7 @@ def test_losses_reach_the_lightning_logger(tmp_path):
     teacher, x = _tiny_resnet()
     student = _student(teacher, x)
     logger = CSVLogger(str(tmp_path), name="recon")
-    reconstruct(student, teacher, x, replace(TINY, iters=20), learn_weight_step=True, progress=False,
-                device=CPU, logger=logger)
+    reconstruct(student, teacher, x, replace(TINY, iters=20), learn_weight_step=True, ctx=cpu_ctx(logger=logger))
     text = (tmp_path / "recon" / "version_0" / "metrics.csv").read_text()
     assert "recon/layer1.0/loss" in text and "recon/fc/loss" in text
 
@@ -194,8 +195,7 @@ def test_per_unit_activation_init_sets_only_the_units_own_steps():
     inside = {id(q) for q in act_quantizers(student.layer2[0])}
     for q in act_quantizers(student):
         assert bool(q.initialized) == (id(q) in inside)
-    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, progress=False, device=CPU,
-                      act_init_samples=16)
+    res = reconstruct(student, teacher, x, TINY, learn_weight_step=True, ctx=cpu_ctx(), act_init_samples=16)
     assert all(bool(q.initialized) for q in act_quantizers(student)) and len(res) == 11
     with torch.no_grad():
         assert torch.isfinite(student(x)).all()

@@ -14,19 +14,18 @@ from pathlib import Path
 import pytest
 import torch
 
-import genie_exp.calib.distill as distill_mod
+import genie_exp.distill.driver as distill_mod
 import genie_exp.recon.runner as runner_mod
-from genie_exp.calib import make_calibration
-from genie_exp.calib.cache import cache_path, part_path
+from genie_exp.distill.cache import cache_path, part_path
 from genie_exp.config import ReconConfig
 from genie_exp.data import build_data
-from genie_exp.io_utils import load_torch
+from genie_exp.core.io import load_torch
 from genie_exp.models import create_model
 from genie_exp.quant import calibrate_activations, convert
 from genie_exp.recon.checkpoint import ReconCheckpoint, checkpoint_path
 from genie_exp.recon.runner import reconstruct
 
-from conftest import REPO, compose_cfg, run_cli
+from conftest import REPO, calib_set, compose_cfg, cpu_ctx, run_cli
 from test_distill import tiny_teacher
 
 ARGS = ["model.pretrained=false", "distill=noise", "distill.samples=32", "recon.iters=60", "recon.batch_size=8",
@@ -101,11 +100,10 @@ def _recon(ckpt: ReconCheckpoint | None, crash_after: int | None = None, monkeyp
             return fit(*a, **k)
         monkeypatch.setattr(runner_mod, "_fit_unit", crashing)
         try:
-            return reconstruct(student, teacher, x, TINY, True, progress=False, device="cpu", seed=3,
-                               checkpoint=ckpt), student
+            return reconstruct(student, teacher, x, TINY, True, cpu_ctx(seed=3), checkpoint=ckpt), student
         finally:
             monkeypatch.setattr(runner_mod, "_fit_unit", fit)
-    return reconstruct(student, teacher, x, TINY, True, progress=False, device="cpu", seed=3, checkpoint=ckpt), student
+    return reconstruct(student, teacher, x, TINY, True, cpu_ctx(seed=3), checkpoint=ckpt), student
 
 
 def test_recon_resume_equals_uninterrupted_and_resume_false_starts_over(tmp_path, monkeypatch):
@@ -144,8 +142,7 @@ def test_distillation_keeps_finished_batches(fmnist_root, tmp_path, monkeypatch)
 
     teacher = tiny_teacher()
     data = build_data(cfg(tmp_path).data)
-    ref_info: dict = {}
-    ref = make_calibration(cfg(tmp_path / "ref"), teacher, data, ref_info)
+    ref = calib_set(cfg(tmp_path / "ref"), teacher, data)
 
     real, fitted = distill_mod.DistillModule, []
 
@@ -160,14 +157,13 @@ def test_distillation_keeps_finished_batches(fmnist_root, tmp_path, monkeypatch)
     cache = tmp_path / "c"
     monkeypatch.setattr(distill_mod, "DistillModule", counting(crash=True))
     with pytest.raises(Killed):
-        make_calibration(cfg(cache), teacher, data, {})
+        calib_set(cfg(cache), teacher, data)
     assert fitted == [0] and len(list((cache / "calib" / "parts").glob("*.pt"))) == 1
     fitted.clear()
     monkeypatch.setattr(distill_mod, "DistillModule", counting(crash=False))
-    info: dict = {}
-    images = make_calibration(cfg(cache), teacher, data, info)
+    again = calib_set(cfg(cache), teacher, data)
     assert fitted == [1]  # batch 0 was not distilled again
-    assert torch.equal(images, ref) and info["distill_loss"] == ref_info["distill_loss"]
+    assert torch.equal(again.images, ref.images) and again.loss == ref.loss
     assert not list((cache / "calib" / "parts").glob("*.pt"))  # the full set replaces its parts
 
     # resume=false ignores stored batches
@@ -175,10 +171,10 @@ def test_distillation_keeps_finished_batches(fmnist_root, tmp_path, monkeypatch)
     monkeypatch.setattr(distill_mod, "DistillModule", counting(crash=True))
     fitted.clear()
     with pytest.raises(Killed):
-        make_calibration(cfg(cache), teacher, data, {})
+        calib_set(cfg(cache), teacher, data)
     monkeypatch.setattr(distill_mod, "DistillModule", counting(crash=False))
     fitted.clear()
-    make_calibration(cfg(cache, "resume=false"), teacher, data, {})
+    calib_set(cfg(cache, "resume=false"), teacher, data)
     assert fitted == [0, 1]
 
 

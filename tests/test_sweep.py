@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from genie_exp.errors import UserError
+from genie_exp.core.errors import UserError
 from genie_exp.report.__main__ import main as report_main
 from genie_exp.sweep import JobInfo, pin_gpu, run_guarded, sweep_failures
 from genie_exp.sweep import launchers

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 import genie_exp.teacher_eval as te
@@ -18,12 +19,13 @@ def test_second_call_reads_the_cached_top1(tmp_path, monkeypatch):
     calls = []
     real = te.evaluate
     monkeypatch.setattr(te, "evaluate", lambda m, l: calls.append(1) or real(m, l))
-    first = te.teacher_top1(teacher, loader, cfg)
-    assert te.teacher_top1(teacher, loader, cfg) == first and len(calls) == 1
+    data = OmegaConf.to_container(cfg.data)
+    first = te.teacher_top1(teacher, loader, data, tmp_path)
+    assert te.teacher_top1(teacher, loader, data, tmp_path) == first and len(calls) == 1
     with torch.no_grad():
         teacher.fc.weight.add_(1.0)  # other weights: evaluated again
-    te.teacher_top1(teacher, loader, cfg)
+    te.teacher_top1(teacher, loader, data, tmp_path)
     assert len(calls) == 2
     short = DataLoader(TensorDataset(torch.randn(6, 3, 16, 16), torch.randint(10, (6,))), batch_size=6)
-    te.teacher_top1(teacher, short, cfg)  # another evaluation set: evaluated again
+    te.teacher_top1(teacher, short, data, tmp_path)  # another evaluation set: evaluated again
     assert len(calls) == 3

@@ -1,3 +1,23 @@
-"""genie_exp: Genie zero-shot quantization (Genie-D distillation + Genie-M reconstruction)."""
+"""genie_exp: Genie zero-shot quantization (Genie-D distillation + Genie-M reconstruction).
 
-__version__ = "0.1.0"
+The Python API (no Hydra): `distill`, `quantize`, `evaluate` (api.py), `load_quantized` (artifact.py);
+the settings as dataclasses in `genie_exp.config`. Imported on first use, so `import genie_exp` is cheap."""
+
+__version__ = "0.2.0"
+__all__ = ["distill", "quantize", "evaluate", "load_quantized", "save_quantized", "QuantReport", "UserError",
+           "__version__"]
+
+# `distill` is the distillation package itself, which is callable (distill/__init__.py)
+_LAZY = {"distill": None, "quantize": "api", "evaluate": "api", "QuantReport": "api",
+         "load_quantized": "artifact", "save_quantized": "artifact", "UserError": "core.errors"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        where = _LAZY[name]
+        value = import_module(f"{__name__}.{name}") if where is None else getattr(import_module(f"{__name__}.{where}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

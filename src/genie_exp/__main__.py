@@ -1,20 +1,27 @@
-"""`python -m genie_exp [overrides]`: the whole pipeline under Hydra (see conf/config.yaml)."""
+"""`python -m genie_exp [overrides]` (also the `genie-exp` command): the whole pipeline under Hydra
+(see conf/config.yaml), a thin shell over pipeline.run."""
 from __future__ import annotations
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-
-from .cli import hydra_entry
 
 
 def main(cfg: DictConfig) -> dict | None:
-    from .pipeline import run, summary_line
+    from hydra.core.hydra_config import HydraConfig
 
-    metrics = run(cfg, HydraConfig.get().runtime.output_dir)
+    from .pipeline import run, summary_line
+    from .sweep import is_multirun
+
+    metrics = run(cfg, HydraConfig.get().runtime.output_dir, multirun=is_multirun())
     if metrics is not None:  # None on the DDP ranks other than 0
         print(summary_line(metrics), flush=True)
     return metrics
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    from .cli import hydra_entry
+
     hydra_entry(main)
+
+
+if __name__ == "__main__":
+    cli()

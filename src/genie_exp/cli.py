@@ -13,12 +13,31 @@ from typing import Callable, Optional
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .config import register_configs
-from .errors import UserError
+from .core.errors import UserError
 from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
 from .sweep.launchers import launcher_problem
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+def _conf_dir() -> Path:
+    """The configs: the package genie_exp.conf (the top-level conf/ folder, mapped there by setup.cfg),
+    wherever the package is installed; the source tree's conf/ when it runs from src/ uninstalled."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("genie_exp.conf")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "conf"
+
+
+CONF_DIR = _conf_dir()
+
+
+def register_configs() -> None:
+    """The dataclasses of config.py as Hydra's schema (`base_config`)."""
+    from hydra.core.config_store import ConfigStore
+
+    from .config import Config
+
+    ConfigStore.instance().store(name="base_config", node=Config)
 HYDRA_FLAGS_OK = {"-m", "--multirun"}
 
 

@@ -1,10 +1,14 @@
-"""Dataclass schemas of the Hydra config: typos and wrong types in overrides become errors."""
+"""The settings, as dataclasses: the ONE place every default lives. The Hydra CLI registers them as
+its schema (cli.py; typos and wrong types in overrides become errors) and the YAML files under conf/
+hold only what an option changes; the Python API (api.py) takes the same fields as keywords."""
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
-from hydra.core.config_store import ConfigStore
+from .core.errors import UserError
 
 
 @dataclass
@@ -14,7 +18,8 @@ class ModelConfig:
     weights: Optional[str] = None  # a state dict to load instead of the zoo / library weights
     pretrained: bool = True
     kwargs: Dict[str, Any] = field(default_factory=dict)
-    blocks: List[str] = field(default_factory=list)  # extra block class names for reconstruction
+    blocks: List[str] = field(default_factory=list)  # block class names for reconstruction (they win)
+    factory: bool = False  # model.target names a function that returns the nn.Module, not a class
 
 
 @dataclass
@@ -45,14 +50,12 @@ class QuantConfig:
 
 @dataclass
 class QuantizerConfig:
-    name: str = "rtn"  # genie | adaround | rtn
-    reconstruct: bool = False
-    learn_weight_step: bool = False
+    name: str = "genie"  # genie | adaround | rtn (what each does: quant/methods.py)
 
 
 @dataclass
 class DistillConfig:
-    name: str = "noise"  # genie | zeroq | noise | real
+    name: str = "genie"  # genie | zeroq | noise | real (what each is: distill/sources.py)
     samples: int = 256
     batch_size: int = 128
     iters: int = 200
@@ -158,5 +161,83 @@ class Config:
     resume: bool = True  # pick up a killed run's finished distillation batches / recon units (cache_dir)
 
 
-def register_configs() -> None:
-    ConfigStore.instance().store(name="base_config", node=Config)
+# ---- valid ranges of the numbers above (the CLI's validate.py and the Python API check them) ----
+# key -> (lowest allowed, highest allowed, integer?); None: no bound
+NUMBERS = {
+    "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, None, True),
+    "distill.parallel_batches": (1, None, True), "distill.latent_dim": (1, None, True),
+    "distill.lr_latent": (0, None, False), "distill.lr_generator": (0, None, False), "distill.lr_pixels": (0, None, False),
+    "recon.iters": (0, None, True), "recon.batch_size": (1, None, True),
+    "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
+    "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
+    "recon.warmup": (0, 1, False), "recon.qdrop_prob": (0, 1, False),
+    "quant.first_layer_bits": (2, 8, True), "quant.calib_samples": (1, None, True), "quant.lp": (0, None, False),
+    "data.batch_size": (1, None, True), "data.workers": (0, None, True),
+    "train.epochs": (1, None, True), "train.batch_size": (1, None, True), "train.lr": (0, None, False),
+    "bench.reps": (1, None, True), "bench.warmup": (0, None, True), "trainer.num_nodes": (1, None, True),
+}
+OPTIONAL_NUMBERS = {"quant.second_input_bits": (2, 8, True), "quant.last_layer_bits": (2, 8, True),
+                    "data.eval_samples": (1, None, True), "distill.early_stop": (1, None, True),
+                    "train.max_batches": (1, None, True)}
+
+
+def check_bits(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 8:
+        raise UserError(f"{key} must be an integer from 2 to 8, got {value!r}")
+    return value
+
+
+def select(cfg: Any, key: str) -> Any:
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _is_rate(key: str) -> bool:
+    return key.rsplit(".", 1)[-1].startswith("lr")
+
+
+def check_number(value: Any, key: str, lo, hi, integer: bool) -> None:
+    """One line naming the key and the allowed range; a learning rate must be above 0."""
+    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int))
+    if not bad and not integer and not math.isfinite(value):
+        bad = True
+    if not bad:
+        strict_zero = _is_rate(key)  # 0 would stop learning
+        bad = (value <= lo if strict_zero else (lo is not None and value < lo)) or (hi is not None and value > hi)
+    if bad:
+        kind = "an integer" if integer else "a number"
+        if _is_rate(key):
+            rng = "above 0"
+        elif hi is None:
+            rng = f">= {lo}"
+        else:
+            rng = f"from {lo} to {hi}"
+        raise UserError(f"{key} must be {kind} {rng}, got {value!r}")
+
+
+def check_fields(obj: Any, prefix: str) -> None:
+    """The number checks for one settings object (`prefix`: its config group, e.g. recon)."""
+    for table in (NUMBERS, OPTIONAL_NUMBERS):
+        for key, (lo, hi, integer) in table.items():
+            group, _, name = key.partition(".")
+            if group == prefix and hasattr(obj, name):
+                value = getattr(obj, name)
+                if value is not None or table is NUMBERS:
+                    check_number(value, key, lo, hi, integer)
+
+
+def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> list:
+    """`objs` (one settings object per type in `owners`) with `options` applied to whichever has the
+    field; an unknown keyword is a TypeError that names the valid ones."""
+    objs = list(objs)
+    fields = [{f.name for f in dataclasses.fields(t)} for t in owners]
+    for key, value in options.items():
+        for i, names in enumerate(fields):
+            if key in names:
+                objs[i] = dataclasses.replace(objs[i], **{key: value})
+                break
+        else:
+            raise TypeError(f"unknown keyword '{key}' (valid: {', '.join(sorted(set().union(*fields)))})")
+    return objs

@@ -1,4 +1,7 @@
-"""The whole job as one function: teacher -> calibration images -> quantize -> evaluate -> metrics."""
+"""The whole job from a config: teacher -> calibration images -> quantize -> evaluate -> metrics.json.
+
+It builds the run context once and chains the stages (distill/, recon/stage.py, evaluate.py); the
+Hydra CLI (__main__.py) and the bench call it, the Python API (api.py) calls the stages directly."""
 from __future__ import annotations
 
 import logging
@@ -7,77 +10,33 @@ from pathlib import Path
 from typing import Sequence
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import CSVLogger
-import torch
 import torch.nn as nn
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from .calib import make_calibration, save_image_grid
+from .core.context import RunContext, resolve_cache_dir
+from .core.distributed import start_world
+from .core.io import ensure_writable, save_json
+from .artifact import recipe, save_quantized
+from .core.quiet import quiet_libraries
 from .data import DataSpec, build_data
-from .devices import stage_device
-from .distributed import SINGLE, World, start_world
+from .distill import calibration_set, save_image_grid, source
 from .evaluate import evaluate
-from .teacher_eval import teacher_top1
-from .io_utils import ensure_writable, save_json
-from .models.zoo import load_teacher
-from .quant import calibrate_activations, convert
-from .quant.fold import fold_batchnorm
-from .partition import Plan, check_user_blocks, plan_units
+from .partition import check_user_blocks
+from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
-from .recon.runner import reconstruct
-from .quiet import quiet_libraries
+from .recon.stage import quantize_model
+from .teacher_eval import teacher_top1
+from .teachers import load_teacher
 from .tracking import WandbTracker, start_wandb
 from .validate import validate
 
 log = logging.getLogger(__name__)
 
 
-def make_plan(cfg: DictConfig, reference: nn.Module, calib: torch.Tensor, announce: bool = True) -> Plan:
-    """The reconstruction units of `reference`, printed as one line (warnings on lines of their own)."""
-    plan = plan_units(reference, calib[:2], list(cfg.model.blocks), depthwise=bool(cfg.recon.group_depthwise))
-    if announce:
-        print(f"reconstruction plan: {plan.summary()}", flush=True)
-        for w in plan.warnings:
-            log.warning(w)
-            print(f"warning: {w}", flush=True)
-    return plan
-
-
-def quantize(cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, units: list | None = None,
-             logger=None, checkpoint: ReconCheckpoint | None = None, callbacks: Sequence = (),
-             world: World = SINGLE, info: dict | None = None) -> nn.Module:
-    """Fake-quantized student: converted, activation steps initialised on the calibration images,
-    then (genie / adaround) reconstructed unit by unit; `units` receives one dict per unit and `info`
-    the plan. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py); `callbacks`
-    are added to every reconstruction Trainer."""
-    q = cfg.quant
-    # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
-    reference = fold_batchnorm(teacher, calib[:2]) if q.fold_bn else teacher
-    plan = make_plan(cfg, reference, calib, announce=bool(cfg.quantizer.reconstruct) and world.is_main)
-    if info is not None and cfg.quantizer.reconstruct:
-        info["plan"] = plan.to_dict()
-    student = convert(reference, int(q.w), int(q.a), calib[:2], first_layer_bits=q.first_layer_bits,
-                      quantize_image=q.quantize_image, second_input_bits=q.second_input_bits,
-                      last_layer_bits=q.last_layer_bits, blocks=plan.blocks, p=q.lp)
-    if not (cfg.quantizer.reconstruct and cfg.recon.act_init == "per_unit"):  # else: unit by unit
-        calibrate_activations(student, calib, int(q.calib_samples))
-    if cfg.quantizer.reconstruct:
-        done = reconstruct(student, reference, calib, cfg.recon, bool(cfg.quantizer.learn_weight_step),
-                           plan=plan, progress=bool(cfg.progress),
-                           device=stage_device(cfg), logger=logger, seed=int(cfg.seed), checkpoint=checkpoint,
-                           callbacks=callbacks, channels_last=bool(cfg.trainer.get("channels_last", False)),
-                           act_init_samples=int(q.calib_samples) if cfg.recon.act_init == "per_unit" else 0,
-                           world=world, precision=str(cfg.trainer.precision))
-        if units is not None:
-            units.extend({"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3),
-                          "loss": u["loss"], **({"resumed": True} if u.get("resumed") else {})} for u in done)
-    return student
-
-
-
-def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict | None:
+def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun: bool = False) -> dict | None:
     """Run the pipeline, write `metrics.json` into `out_dir` and return the metrics. `callbacks`
     (Lightning callbacks) join every distillation and reconstruction Trainer (the bench times steps so).
+    `multirun`: this run is a job of a Hydra multirun.
 
     With trainer=ddp and several devices every rank runs this; rank 0 alone evaluates, writes files
     and logs, and returns the metrics (the other ranks return None)."""
@@ -87,16 +46,31 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict 
     pl.seed_everything(int(cfg.seed), verbose=False)
     out_dir = Path(out_dir)
     # A disk that cannot be written fails here, in one line, not after the expensive stages.
-    ensure_writable(cfg.paths.cache_dir, "paths.cache_dir")
+    ensure_writable(resolve_cache_dir(cfg.paths.cache_dir), "paths.cache_dir")
     ensure_writable(out_dir, "run dir")
     data = build_data(cfg.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(cfg, data)
     check_user_blocks(teacher, list(cfg.model.blocks))  # a wrong class name fails before any stage
-    world = start_world(cfg)  # the DDP processes start here, after the checks that need no device
+    method = quant_method(cfg.quantizer.name)
+    t = cfg.trainer
+    # the DDP processes start here, after the checks that need no device
+    world = start_world(t.strategy, RunContext.from_config(cfg).trainer_devices["accelerator"], t.devices,
+                        t.num_nodes, t.get("ddp_backend"), multirun,
+                        ("recon.batch_size", int(cfg.recon.batch_size)) if method.reconstruct else None)
     tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
+    logger: list | bool = False
+    if world.is_main:
+        _keep_previous_logs(out_dir)
+        # CSV always; the stage Trainers write to every logger in the list.
+        from pytorch_lightning.loggers import CSVLogger
+
+        logger = [CSVLogger(str(out_dir), name="logs", version="")]
+        if tracker is not None:
+            logger.append(tracker.lightning_logger())
+    ctx = RunContext.from_config(cfg, world, logger, callbacks)
     try:
-        metrics = _stages(cfg, out_dir, data, teacher, teacher_source, tracker, t0, callbacks, world)
+        metrics = _stages(cfg, ctx, out_dir, data, teacher, teacher_source, tracker, t0)
     except BaseException:
         if tracker is not None:
             tracker.finish(failed=True)
@@ -107,53 +81,63 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = ()) -> dict 
     return metrics
 
 
-def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, teacher_source: str,
-            tracker: WandbTracker | None, t0: float, callbacks: Sequence = (), world: World = SINGLE) -> dict | None:
+def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, teacher: nn.Module,
+            teacher_source: str, tracker: WandbTracker | None, t0: float) -> dict | None:
     seconds, info = {}, {}
-    logger: list | bool = False
-    if world.is_main:
-        _keep_previous_logs(out_dir)
-        # CSV always; the stage Trainers write to every logger in the list.
-        logger = [CSVLogger(str(out_dir), name="logs", version="")]
-        if tracker is not None:
-            logger.append(tracker.lightning_logger())
     t = time.time()
-    calib = make_calibration(cfg, teacher, data, info, logger, callbacks, world)
+    calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cfg.model.name)
     seconds["distill"] = time.time() - t
-    if cfg.distill.name in ("genie", "zeroq") and world.is_main:
-        info["samples_png"] = save_image_grid(calib, data, out_dir / "distill_samples.png").name
+    info["distill_cache"] = info["calib_cache"] = calib.cache  # calib_cache: the name before 0.2
+    if calib.loss is not None:
+        info["distill_loss"] = calib.loss
+    if calib.steps:  # the steps each group ran (this rank's groups; fewer than distill.iters after an early stop)
+        info["distill_steps"] = calib.steps
+    if source(cfg.distill.name).synthetic and ctx.is_main:
+        info["samples_png"] = save_image_grid(calib.images, data, out_dir / "distill_samples.png").name
         if tracker is not None:
             tracker.log_samples(out_dir / info["samples_png"])
 
     t = time.time()
-    units: list = []
-    checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib) if cfg.quantizer.reconstruct else None
-    student = quantize(cfg, teacher, calib, units, logger, checkpoint, callbacks, world, info)
+    method = quant_method(cfg.quantizer.name)
+    checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib.images, ctx.cache_dir) if method.reconstruct else None
+    result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
+                            list(cfg.model.blocks), checkpoint)
     seconds["recon"] = time.time() - t
-    if world.size > 1:
-        info["ddp_ranks_agree"] = world.agree(student)
+    if method.reconstruct:
+        info["plan"] = result.plan.to_dict()
+    if ctx.world.size > 1:
+        info["ddp_ranks_agree"] = ctx.world.agree(result.student)
         if not info["ddp_ranks_agree"]:
             log.warning("DDP ranks ended with different students; rank 0's is evaluated")
-    if not world.is_main:
+    if not ctx.is_main:
         return None
 
     t = time.time()
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
-    device = stage_device(cfg)
-    fp32_top1 = teacher_top1(teacher.to(device), loader, cfg)
-    quant_top1 = evaluate(student.to(device), loader)
+    fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, OmegaConf.to_container(cfg.data, resolve=True),
+                             ctx.cache_dir, cfg.model.name)
+    quant_top1 = evaluate(result.student, loader)
     seconds["eval"] = time.time() - t
     seconds["total"] = time.time() - t0
 
+    units = [{"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3), "loss": u["loss"],
+              **({"resumed": True} if u.get("resumed") else {})} for u in result.units]
     metrics = {
         "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
-        "calib": cfg.distill.name, "quantizer": cfg.quantizer.name, "n_samples": int(calib.shape[0]),
-        "seed": int(cfg.seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1, "top1_unit": "fraction",
-        "eval_samples": len(loader.dataset), "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn),
-        "world_size": world.size,
+        # calib: the name of `distill` before 0.2, kept one release
+        "distill": cfg.distill.name, "calib": cfg.distill.name, "quantizer": cfg.quantizer.name,
+        "n_samples": int(calib.images.shape[0]), "seed": int(cfg.seed), "fp32_top1": fp32_top1,
+        "quant_top1": quant_top1, "top1_unit": "fraction", "eval_samples": len(loader.dataset),
+        "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn), "world_size": ctx.world.size,
         **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+    rec = recipe(_model_reference(cfg, data), (3, data.image_size, data.image_size), cfg.quant,
+                 result.plan.blocks, result.plan.to_dict())
+    save_quantized(result.student, out_dir / "quantized.pt", rec, OmegaConf.to_container(cfg, resolve=True),
+                   {k: metrics[k] for k in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "seed",
+                                            "fp32_top1", "quant_top1", "eval_samples")})
+    metrics["quantized"] = "quantized.pt"
     if tracker is not None:
         metrics["wandb_dir"] = str(tracker.dir)
         tracker.log_final(metrics)
@@ -163,6 +147,15 @@ def _stages(cfg: DictConfig, out_dir: Path, data: DataSpec, teacher: nn.Module, 
         # whole reconstruction next time (and it is as large as the student).
         checkpoint.discard()
     return metrics
+
+
+def _model_reference(cfg: DictConfig, data: DataSpec) -> dict:
+    """How load_quantized builds this run's FP architecture again."""
+    kwargs = OmegaConf.to_container(cfg.model.kwargs, resolve=True) or {}
+    if cfg.model.name == "custom":
+        return {"kind": "target", "target": cfg.model.target, "kwargs": kwargs, "factory": bool(cfg.model.factory)}
+    return {"kind": "registry", "name": cfg.model.name, "num_classes": data.num_classes,
+            "image_size": data.image_size, "kwargs": kwargs}
 
 
 def _keep_previous_logs(out_dir: Path) -> None:
@@ -177,7 +170,7 @@ def _keep_previous_logs(out_dir: Path) -> None:
 
 
 def summary_line(m: dict) -> str:
-    return (f"{m['model']} {m['dataset']} W{m['w_bits']}A{m['a_bits']} calib={m['calib']} "
+    return (f"{m['model']} {m['dataset']} W{m['w_bits']}A{m['a_bits']} distill={m['distill']} "
             f"quantizer={m['quantizer']} n={m['n_samples']} seed={m['seed']}: "
             f"fp32 top-1 {100 * m['fp32_top1']:.2f}%  quant top-1 {100 * m['quant_top1']:.2f}%  "
             f"({m['seconds']['total']:.1f} s)")

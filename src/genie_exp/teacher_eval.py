@@ -3,32 +3,33 @@
 and evaluating the unchanged teacher again was half of each run's evaluation time."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+from typing import Optional
 
 import torch.nn as nn
-from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
-from .calib.cache import weights_digest
+from .core.hashing import key_of, weights_digest
 from .evaluate import evaluate
-from .io_utils import save_json
+from .core.io import save_json
 
 
-def _key(teacher: nn.Module, cfg: DictConfig, n_images: int) -> str:
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    data.pop("workers", None), data.pop("batch_size", None)  # do not change the images or the result
-    blob = json.dumps({"teacher": weights_digest(teacher), "data": data, "images": n_images}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+def _key(teacher: nn.Module, data_cfg: dict, n_images: int) -> str:
+    data = {k: v for k, v in data_cfg.items() if k not in ("workers", "batch_size")}  # no effect on the result
+    return key_of({"teacher": weights_digest(teacher), "data": data, "images": n_images})[:24]
 
 
-def teacher_top1(teacher: nn.Module, loader: DataLoader, cfg: DictConfig) -> float:
-    path = Path(str(cfg.paths.cache_dir)).expanduser() / "eval" / f"{_key(teacher, cfg, len(loader.dataset))}.json"
+def teacher_top1(teacher: nn.Module, loader: DataLoader, data_cfg: dict, cache_dir: Optional[Path],
+                 model_name: str = "model") -> float:
+    """`data_cfg`: the `data` settings as a plain dict; `cache_dir` None: evaluate, keep nothing."""
+    if cache_dir is None:
+        return evaluate(teacher, loader)
+    path = Path(cache_dir) / "eval" / f"{_key(teacher, data_cfg, len(loader.dataset))}.json"
     try:
         return float(json.loads(path.read_text())["top1"])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not there yet, or damaged: evaluate
     top1 = evaluate(teacher, loader)
-    save_json({"top1": top1, "model": cfg.model.name, "dataset": cfg.data.name}, path)
+    save_json({"top1": top1, "model": model_name, "dataset": data_cfg.get("name")}, path)
     return top1

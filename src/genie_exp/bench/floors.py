@@ -10,7 +10,7 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
-from ..calib.generator import Generator
+from ..distill.generator import Generator
 from ..partition import Plan
 from .timing import median_seconds
 

@@ -12,11 +12,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..data import build_data
-from ..devices import stage_device
-from ..io_utils import save_json
-from ..models.zoo import load_teacher
-from ..pipeline import make_plan, run
-from ..quiet import quiet_libraries
+from ..core.devices import pick_device
+from ..core.io import save_json
+from ..teachers import load_teacher
+from ..pipeline import run
+from ..recon.stage import make_plan
+from ..core.quiet import quiet_libraries
 from .floors import generator_floor, teacher_floor, unit_floors
 from .machine import describe
 from .step_timer import StepTimer
@@ -37,7 +38,7 @@ def bench(cfg: DictConfig) -> dict:
     quiet_libraries()
     b = cfg.bench
     reps, warmup = int(b.reps), int(b.warmup)
-    device = stage_device(cfg)
+    device = pick_device(str(cfg.trainer.accelerator))
     data = build_data(cfg.data)
     teacher, _ = load_teacher(cfg, data)
     size = data.image_size
@@ -45,7 +46,8 @@ def bench(cfg: DictConfig) -> dict:
     prec = str(cfg.trainer.precision)  # mixed precision: the floors run under the same autocast
     gen_s = generator_floor(int(cfg.distill.latent_dim), size, int(cfg.distill.batch_size), device, reps, warmup, prec)
     teach_s = teacher_floor(teacher, size, int(cfg.distill.batch_size), device, reps, warmup, prec)
-    plan = make_plan(cfg, teacher, torch.randn(2, 3, size, size), announce=False)
+    plan = make_plan(teacher, torch.randn(2, 3, size, size), list(cfg.model.blocks), bool(cfg.recon.group_depthwise),
+                     announce=False)
     floors = unit_floors(teacher, size, int(cfg.recon.batch_size), device, plan, reps, warmup, prec)
 
     result = {

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from omegaconf import DictConfig
 
-from ..errors import UserError
+from ..core.errors import UserError
 from . import cifar10, fashion_mnist, imagenet
 from .spec import DataSpec
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 MEAN, STD = 0.2860, 0.3530
 DEBIAN_ROOT = "/usr/share/datasets/fashion-mnist"

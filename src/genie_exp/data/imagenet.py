@@ -7,7 +7,7 @@ from pathlib import Path
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

@@ -21,7 +21,8 @@ import torch.nn as nn
 import torchvision.models as tvm
 from torchvision.models.resnet import ResNet
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..core.extras import require
 from .registry import register_model
 from .small import small_mobilenetv2
 
@@ -73,7 +74,8 @@ def mobilenetv2(num_classes: int = 10, image_size: int = 32, variant: str = "aut
 
 
 def _regnet(name: str, num_classes: int, image_size: int, variant: str) -> nn.Module:
-    import timm  # here, not at the top: it costs the CLI ~0.6 s of start-up for every other model
+    # here, not at the top: it costs the CLI ~0.6 s of start-up for every other model; and it is optional
+    timm = require("timm", f"model {name}")
 
     model = timm.create_model(TIMM_REGNETS[name], pretrained=False, num_classes=num_classes)
     if not imagenet_geometry(image_size, variant):

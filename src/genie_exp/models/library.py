@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..core.extras import require
+from .checkpoint import load_weights
 
 TORCHVISION_WEIGHTS = {
     "resnet18": "ResNet18_Weights.IMAGENET1K_V1",  # FP32 top-1 69.76 (the authors' checkpoint: 71.06)
@@ -29,7 +31,7 @@ def _torchvision_state(weights_id: str) -> dict:
 
 
 def _timm_state(tag: str) -> dict:
-    import timm
+    timm = require("timm", f"the timm weights {tag}")
 
     return timm.create_model(tag, pretrained=True).state_dict()
 
@@ -53,7 +55,6 @@ def _source(model: nn.Module, name: str) -> tuple[str, str]:
 
 def load_library_weights(model: nn.Module, name: str) -> None:
     """Download (or read from the library's cache) and load the ImageNet weights of `name`."""
-    from .zoo import load_weights  # zoo imports this module lazily; keep the cycle out of import time
 
     lib, weights_id = _source(model, name)
     try:

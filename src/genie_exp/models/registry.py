@@ -5,7 +5,7 @@ from typing import Callable, Dict
 
 import torch.nn as nn
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 _FACTORIES: Dict[str, Callable[..., nn.Module]] = {}
 

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .trace import Trace, trace
 
 # torchvision: ResNet BasicBlock/Bottleneck, MobileNetV2 InvertedResidual, MNASNet _InvertedResidual,

@@ -11,15 +11,37 @@ from .act import ActQuantizer
 from .weight import WeightQuantizer
 
 
+SWITCHES = ("quantize_input", "use_weight_quant", "use_act_quant")
+
+
 class QuantLayer(nn.Module):
+    """`quantize_input` (False when an enclosing block quantizes this input for us) and the two
+    switches of set_quant_state decide the output: they are the `switches` buffer (in state_dict),
+    mirrored in Python attributes."""
+
     def __init__(self, module: nn.Module, w_bits: int, a_bits: Optional[int], p: float = 2.4):
         super().__init__()
         self.module = module
         self.weight_quantizer = WeightQuantizer(module.weight.detach(), w_bits, p)
         self.act_quantizer: Optional[ActQuantizer] = ActQuantizer(a_bits, p) if a_bits else None
-        self.quantize_input = True  # False when an enclosing block quantizes this input for us
-        self.use_weight_quant = True
-        self.use_act_quant = True
+        self.register_buffer("switches", torch.ones(len(SWITCHES), dtype=torch.bool))
+        self._switch = dict.fromkeys(SWITCHES, True)
+
+    def __getattr__(self, name: str):
+        if name in SWITCHES:
+            return self.__dict__["_switch"][name]
+        return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in SWITCHES:
+            self._switch[name] = bool(value)
+            self.switches[SWITCHES.index(name)] = bool(value)
+        else:
+            super().__setattr__(name, value)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._switch = dict(zip(SWITCHES, (bool(v) for v in self.switches.tolist())))
 
     @torch.no_grad()
     def freeze(self) -> None:
@@ -32,9 +54,10 @@ class QuantLayer(nn.Module):
         return self.weight_quantizer(self.module.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.act_quantizer is not None and self.quantize_input and self.use_act_quant:
+        sw = self._switch
+        if self.act_quantizer is not None and sw["quantize_input"] and sw["use_act_quant"]:
             x = self.act_quantizer(x)
-        w = self.quantized_weight() if self.use_weight_quant else self.module.weight
+        w = self.quantized_weight() if sw["use_weight_quant"] else self.module.weight
         if isinstance(self.module, nn.Conv2d):
             return self.module._conv_forward(x, w, self.module.bias)
         return F.linear(x, w, self.module.bias)
@@ -45,12 +68,8 @@ def quant_layers(model: nn.Module) -> list[QuantLayer]:
 
 
 def act_quantizers(model: nn.Module) -> list[ActQuantizer]:
-    """Every activation quantizer once (shared ones are one object)."""
-    seen: dict[int, ActQuantizer] = {}
-    for m in model.modules():
-        if isinstance(m, ActQuantizer):
-            seen.setdefault(id(m), m)
-    return list(seen.values())
+    """Every activation quantizer once: modules() yields a shared one once."""
+    return [m for m in model.modules() if isinstance(m, ActQuantizer)]
 
 
 def set_quant_state(model: nn.Module, weight: bool = True, act: bool = True) -> None:

@@ -11,6 +11,7 @@ import torch.nn as nn
 from .grid import fake_quant_asym, search_weight_range
 
 ZETA, GAMMA = 1.1, -0.1
+MODES = ("nearest", "soft", "hard")
 
 
 def rectified_sigmoid(v: torch.Tensor) -> torch.Tensor:
@@ -18,7 +19,10 @@ def rectified_sigmoid(v: torch.Tensor) -> torch.Tensor:
 
 
 class WeightQuantizer(nn.Module):
-    """Modes: 'nearest' (RTN with the searched step), 'soft' (learning), 'hard' (after learning)."""
+    """Modes: 'nearest' (RTN with the searched step), 'soft' (learning), 'hard' (after learning).
+
+    The mode decides the output, so it is state: the `mode_id` buffer (in state_dict, restored by
+    load_state_dict), mirrored in a Python attribute so that a forward pass never reads a tensor."""
 
     def __init__(self, weight: torch.Tensor, bits: int, p: float = 2.4):
         super().__init__()
@@ -32,9 +36,25 @@ class WeightQuantizer(nn.Module):
         rest = (w_s - self.base).clamp(0, 1)
         # h(V) == rest at init, so soft rounding starts at the FP weight and hard rounding at nearest.
         self.rounding = nn.Parameter(torch.logit(((rest - GAMMA) / (ZETA - GAMMA)).clamp(1e-6, 1 - 1e-6)))
-        self.mode = "nearest"
-        # The final weights, computed once; a buffer so `.to(device)` moves it, not saved in state dicts.
+        self.register_buffer("mode_id", torch.tensor(0, dtype=torch.uint8))
+        self._mode = "nearest"
+        # The final weights, computed once; a buffer so `.to(device)` moves it, not saved in state dicts
+        # (they follow from the saved state: recomputed on the first forward after a load).
         self.register_buffer("frozen", None, persistent=False)
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.mode_id.fill_(MODES.index(value))
+        self._mode = value
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._mode = MODES[int(self.mode_id)]
+        self.frozen = None
 
     @property
     def qmax(self) -> int:
@@ -45,9 +65,9 @@ class WeightQuantizer(nn.Module):
 
     def integer_codes(self, weight: torch.Tensor) -> torch.Tensor:
         """The integers in [0, 2^b - 1] the weights are stored as (zero point included)."""
-        if self.mode == "nearest":
+        if self._mode == "nearest":
             q = torch.round(weight / self.scale)
-        elif self.mode == "soft":
+        elif self._mode == "soft":
             q = self.base + self.soft_rounding()
         else:
             q = self.base + (self.rounding >= 0).to(self.base.dtype)
@@ -56,7 +76,11 @@ class WeightQuantizer(nn.Module):
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         if self.frozen is not None:
             return self.frozen
-        if self.mode == "nearest":
+        if self._mode == "hard":  # decided: computed once (also after a load), never learned again
+            with torch.no_grad():
+                self.frozen = ((self.integer_codes(weight) - self.zero_point) * self.scale).detach()
+            return self.frozen
+        if self._mode == "nearest":
             return fake_quant_asym(weight, self.scale, self.zero_point, self.bits)
         return (self.integer_codes(weight) - self.zero_point) * self.scale
 

@@ -5,8 +5,6 @@ blocks, seed). The run dir is not used: its default name holds a timestamp, so a
 find it. Read back with weights_only=True like every other checkpoint."""
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,39 +13,28 @@ import torch
 import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
-from ..calib.cache import safe_name, weights_digest
-from ..errors import UserError
-from ..io_utils import load_torch, save_torch
-from ..quant.weight import WeightQuantizer
-from ..rng import rng_state, set_rng_state
+from ..core.hashing import key_of, safe_name, tensor_digest, weights_digest, with_precision
+from ..core.errors import UserError
+from ..core.io import load_torch, save_torch
+from ..core.rng import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
-VERSION = 3  # 3: units from the graph plan, batch indices drawn per chunk, 1-bit QDrop masks
-
-
-def tensor_digest(x: torch.Tensor) -> str:
-    return hashlib.sha256(x.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()).hexdigest()
+VERSION = 4  # 3: units from the graph plan, batch indices per chunk, 1-bit QDrop masks; 4: modes in state
 
 
 def recon_key(teacher: nn.Module, calib: torch.Tensor, cfg: DictConfig) -> str:
     def plain(node: Any) -> Any:
         return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
-    blob = json.dumps({"version": VERSION, "teacher": weights_digest(teacher), "calib": tensor_digest(calib),
-                       "quant": plain(cfg.quant), "quantizer": plain(cfg.quantizer), "recon": plain(cfg.recon),
-                       "blocks": list(cfg.model.blocks), "seed": int(cfg.seed),
-                       **({"precision": str(cfg.trainer.precision)} if str(cfg.trainer.precision) != "32-true" else {})},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return key_of(with_precision({
+        "version": VERSION, "teacher": weights_digest(teacher), "calib": tensor_digest(calib),
+        "quant": plain(cfg.quant), "quantizer": plain(cfg.quantizer), "recon": plain(cfg.recon),
+        "blocks": list(cfg.model.blocks), "seed": int(cfg.seed)}, str(cfg.trainer.precision)))
 
 
 def checkpoint_path(cache_dir: str | Path, key: str) -> Path:
     """Sanitised: whatever `key` holds, the file is directly inside `<cache_dir>/recon/`."""
     return Path(cache_dir) / "recon" / f"{safe_name(key)}.pt"
-
-
-def _weight_quantizers(model: nn.Module) -> dict[str, WeightQuantizer]:
-    return {n: m for n, m in model.named_modules() if isinstance(m, WeightQuantizer)}
 
 
 class ReconCheckpoint:
@@ -57,15 +44,13 @@ class ReconCheckpoint:
         self.path, self.resume = Path(path), resume
 
     @classmethod
-    def for_run(cls, cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor) -> "ReconCheckpoint":
-        return cls(checkpoint_path(cfg.paths.cache_dir, recon_key(teacher, calib, cfg)), bool(cfg.get("resume", True)))
+    def for_run(cls, cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, cache_dir: Path) -> "ReconCheckpoint":
+        return cls(checkpoint_path(cache_dir, recon_key(teacher, calib, cfg)), bool(cfg.resume))
 
     def save(self, student: nn.Module, results: list[dict]) -> None:
+        # Everything that decides the student's output is in its state dict (quantizer modes too).
         state = {k: v.detach().cpu() for k, v in student.state_dict().items()}
-        # `frozen` is not in the state dict: the mode says which quantizers to freeze again on load.
-        modes = {n: q.mode for n, q in _weight_quantizers(student).items()}
-        save_torch({"version": VERSION, "state": state, "modes": modes, "results": results,
-                    "rng": rng_state()}, self.path)
+        save_torch({"version": VERSION, "state": state, "results": results, "rng": rng_state()}, self.path)
 
     def restore(self, student: nn.Module) -> dict[str, dict]:
         """Load a previous run's progress into `student`; the finished units' results by name
@@ -74,27 +59,23 @@ class ReconCheckpoint:
             return {}
         try:
             ckpt = load_torch(self.path, "recon checkpoint")
-            state, modes, results = ckpt["state"], ckpt["modes"], ckpt["results"]
-            self._check(student, state, modes)
+            if not isinstance(ckpt, dict):
+                raise UserError("not a dict")
+            state, results, rng = ckpt["state"], ckpt["results"], ckpt["rng"]
+            self._check(student, state, results, rng)
         except (UserError, KeyError, TypeError, ValueError) as e:
             log.warning("recon checkpoint %s is unusable (%s): starting over", self.path, e)
-            print(f"warning: recon checkpoint {self.path} is unusable; reconstructing from the start", flush=True)
+            print(f"warning: recon checkpoint {self.path} is unusable ({e}); reconstructing from the start", flush=True)
             return {}
-        student.load_state_dict(state)  # copies into the existing tensors, whatever their device
-        with torch.no_grad():
-            for name, q in _weight_quantizers(student).items():
-                q.unfreeze()
-                q.mode = modes[name]
-                if q.mode == "hard":  # a finished unit: its weights are fixed as they were
-                    student.get_submodule(name.rpartition(".")[0]).freeze()
-        set_rng_state(ckpt["rng"])
+        student.load_state_dict(state)  # copies into the existing tensors; modes and flags come with it
+        set_rng_state(rng)
         done = {r["name"]: r for r in results}
         log.info("recon: resuming from %s (%d unit(s) done)", self.path, len(done))
         print(f"resuming reconstruction: {len(done)} unit(s) already done ({self.path})", flush=True)
         return done
 
     @staticmethod
-    def _check(student: nn.Module, state: Any, modes: Any) -> None:
+    def _check(student: nn.Module, state: Any, results: Any, rng: Any) -> None:
         # Checked before loading anything, so a mismatch never leaves the student half-loaded.
         own = student.state_dict()
         if not isinstance(state, dict) or set(state) != set(own):
@@ -102,9 +83,14 @@ class ReconCheckpoint:
         bad = [k for k in own if not isinstance(state[k], torch.Tensor) or state[k].shape != own[k].shape]
         if bad:
             raise UserError(f"wrong shape for {bad[0]}")
-        if not isinstance(modes, dict) or set(modes) != set(_weight_quantizers(student)) \
-                or not set(modes.values()) <= {"nearest", "soft", "hard"}:
-            raise UserError("its quantizer modes do not match the student")
+        nonfinite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if nonfinite:
+            raise UserError(f"non-finite values in {nonfinite[0]}")
+        if not isinstance(results, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str)
+                                                    for r in results):
+            raise UserError("its unit results are not a list of named results")
+        if not isinstance(rng, dict) or not isinstance(rng.get("cpu"), torch.Tensor):
+            raise UserError("it holds no random state")
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)

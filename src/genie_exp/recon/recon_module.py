@@ -11,17 +11,18 @@ and read once per chunk. The maths per step is the paper's: one Adam step on one
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
-from ..distributed import SINGLE, World
-from ..errors import UserError
-from ..progress import StageProgressBar
+from ..core.context import RunContext
+from ..core.distributed import SINGLE, World
+from ..core.errors import UserError
+from ..core.progress import trainer_kwargs
 from ..quant.act import ActQuantizer
-from ..quant.layer import QuantLayer
+from ..quant.layer import QuantLayer, act_quantizers, quant_layers
 from ..quant.qdrop import qdrop_mix
 from ..quant.weight import WeightQuantizer
 
@@ -32,13 +33,6 @@ CHUNKS = 50
 
 def default_chunk(iters: int) -> int:
     return max(1, math.ceil(iters / CHUNKS))
-
-
-def _unique(modules: list) -> list:
-    seen: dict[int, Any] = {}
-    for m in modules:
-        seen.setdefault(id(m), m)
-    return list(seen.values())
 
 
 class ReconModule(pl.LightningModule):
@@ -73,10 +67,9 @@ class ReconModule(pl.LightningModule):
         self.learn_weight_step = bool(learn_weight_step)
         self.log_name = f"recon/{name}/loss"
 
-        self.layers: list[QuantLayer] = [m for m in unit.modules() if isinstance(m, QuantLayer)]
-        self.weight_qs: list[WeightQuantizer] = _unique([l.weight_quantizer for l in self.layers])
-        self.act_qs: list[ActQuantizer] = [m for m in _unique(list(unit.modules()))
-                                           if isinstance(m, ActQuantizer) and bool(m.initialized)]
+        self.layers: list[QuantLayer] = quant_layers(unit)
+        self.weight_qs: list[WeightQuantizer] = [layer.weight_quantizer for layer in self.layers]
+        self.act_qs: list[ActQuantizer] = [q for q in act_quantizers(unit) if q.is_initialized]
         self._requires_grad = {id(p): p.requires_grad for p in unit.parameters()}
         # Per-step constants, computed once: the regulariser's exponent (None: off during the warm-up)
         # and the cosine factor of the step sizes' learning rates (from 1 to 0).
@@ -238,23 +231,18 @@ class ReconModule(pl.LightningModule):
         return float(done[:k].mean()), float(done[-k:].mean())
 
 
-def fit(module: ReconModule, device: torch.device | str = "cpu", progress: bool = False, logger: Any = False,
-        callbacks: Sequence = (), precision: str = "32-true") -> None:
-    """Run `module`'s optimizer steps with a Lightning Trainer on one device (one Lightning step per
+def fit(module: ReconModule, ctx: Optional[RunContext] = None) -> None:
+    """Run `module`'s optimizer steps with a Lightning Trainer on ctx.device (one Lightning step per
     chunk), then `finish()` it: hard rounding, frozen weights."""
-    device = torch.device(device)
-    if device.type == "cuda":  # under DDP each rank fits on its own device; the module averages gradients
-        devices: dict = {"accelerator": "gpu", "devices": [device.index] if device.index is not None else 1}
-    else:
-        devices = {"accelerator": "cpu", "devices": 1}
-    bars = [StageProgressBar(f"recon {module.unit_name}")] if progress else []
-    trainer = pl.Trainer(max_epochs=1, limit_train_batches=module.calls, logger=logger or False,
-                         enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
-                         callbacks=bars + list(callbacks), num_sanity_val_steps=0, precision=precision, **devices)
+    ctx = ctx or RunContext(device=torch.device("cpu"), progress=False)
+    kwargs = trainer_kwargs(ctx.show_progress, f"recon {module.unit_name}", precision=ctx.precision,
+                            **ctx.trainer_devices)
+    kwargs["callbacks"] += list(ctx.callbacks)
+    trainer = pl.Trainer(limit_train_batches=module.calls, logger=ctx.logger if ctx.is_main else False, **kwargs)
     if module.calls > 0:
         try:
             # dummy batches, one per chunk of optimizer steps: the module draws its own
             trainer.fit(module, train_dataloaders=range(module.calls))
         finally:
-            module.unit.to(device)  # Lightning's teardown moves the fitted module to the CPU
+            module.unit.to(ctx.device)  # Lightning's teardown moves the fitted module to the CPU
     module.finish()

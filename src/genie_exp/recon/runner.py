@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
-from ..distributed import SINGLE, World
-from ..layout import channels_last as nhwc, to_layout
-from ..quiet import quiet_lightning
+from ..core.context import RunContext
+from ..core.errors import UserError
+from ..core.layout import channels_last as nhwc, to_layout, use_nhwc
+from ..core.quiet import quiet_lightning
 from ..partition import Plan, plan_units
 from ..quant.layer import act_quantizers, quant_layers
-from ..rng import derived_seed, seeded
+from ..core.rng import derived_seed, seeded
 from .recon_module import ReconModule, fit
 
 if TYPE_CHECKING:
@@ -90,32 +90,31 @@ def _init_unit_activations(student: nn.Module, unit: nn.Module, images: torch.Te
 
 
 def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: Any,
-                learn_weight_step: bool, plan: Optional[Plan] = None, progress: bool = True,
-                device: Optional[torch.device | str] = None, logger: Any = None, seed: int = 0,
-                checkpoint: Optional["ReconCheckpoint"] = None, callbacks: Sequence = (),
-                channels_last: bool = False, world: World = SINGLE, precision: str = "32-true",
-                act_init_samples: int = 0) -> list[dict]:
+                learn_weight_step: bool, ctx: Optional[RunContext] = None, plan: Optional[Plan] = None,
+                checkpoint: Optional["ReconCheckpoint"] = None, act_init_samples: int = 0) -> list[dict]:
     """Reconstruct every unit of `plan` in `student` (in place) against `teacher` on the images `calib`
-    (plan None: the graph plan of `teacher`, partition/plan.py).
+    (plan None: the graph plan of `teacher`, partition/plan.py), computing as `ctx` says (default: the
+    best device, progress bars on).
 
     `learn_weight_step`: True for Genie-M (steps learned with V), False for AdaRound (steps fixed).
     Returns one dict per reconstructed unit, in execution order: name, kind, seconds, loss (mean
     reconstruction loss over the last 5% of the steps) and loss_start (the same over the first 5%).
     Afterwards every weight quantizer is frozen with hard rounding and both models are in eval mode on
-    `device` (default: CUDA if available).
+    ctx.device.
 
-    Unit i draws its random numbers (batches, QDrop) from its own seed (seed, i). A `checkpoint`
+    Unit i draws its random numbers (batches, QDrop) from its own seed (ctx.seed, i). A `checkpoint`
     (recon.checkpoint.ReconCheckpoint) is restored first and saved after every unit: the units it
-    lists are skipped and their results returned again with `"resumed": True`. `channels_last` runs the
-    stage in NHWC layout (same values, faster convolutions); the models are NCHW again afterwards.
+    lists are skipped and their results returned again with `"resumed": True`. ctx.channels_last runs
+    the stage in NHWC layout (same values, faster convolutions; not for models core.layout.nhwc_safe
+    refuses); the models are NCHW again afterwards.
     `act_init_samples` > 0 sets each unit's activation steps just before its reconstruction, from that
     many calibration images through the student as reconstructed so far (recon.act_init=per_unit).
 
-    In a DDP `world` rank r caches the unit tensors of calibration images r, r + size, ... only, draws
+    In a DDP world rank r caches the unit tensors of calibration images r, r + size, ... only, draws
     recon.batch_size / size of them per step, and ReconModule averages the gradients over the ranks:
     the same global batch, 1/size of the work per rank. Rank 0 alone writes the checkpoint."""
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    iters = int(cfg_recon.iters)
+    ctx = ctx or RunContext()
+    device, world = ctx.device, ctx.world
     if int(cfg_recon.batch_size) % world.size:
         raise UserError(f"recon.batch_size={cfg_recon.batch_size} must be a multiple of the number of DDP "
                         f"processes ({world.size})")
@@ -128,9 +127,9 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     teacher.to(device).eval()
     results: list[dict] = []
     done = checkpoint.restore(student) if checkpoint is not None else {}
-    if channels_last:
-        shard = to_layout(shard, True)
-    with quiet_lightning(), nhwc(student, teacher, enabled=channels_last):
+    cl = use_nhwc(ctx.channels_last, teacher)
+    shard = to_layout(shard, cl)
+    with quiet_lightning(), nhwc(student, teacher, enabled=cl):
         for index, unit in enumerate(plan.units):
             name = unit.name
             module = student.get_submodule(name)
@@ -142,7 +141,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                                 f"(was the student converted from this teacher?)")
             t0 = time.time()
             if act_init_samples:  # the same images on every rank, so the ranks agree on the steps
-                _init_unit_activations(student, module, to_layout(calib[:act_init_samples], channels_last), device)
+                _init_unit_activations(student, module, to_layout(calib[:act_init_samples], cl), device)
             x_fp, y_fp = _capture(teacher, teacher_modules[name], shard, device, want_output=True)
             x_q, _ = _capture(student, module, shard, device, want_output=False)
             if x_fp is None or x_q is None:
@@ -151,25 +150,21 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                     layer.freeze()
                 continue
             # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
-            with seeded(derived_seed(seed, stream, index)):
-                result = _fit_unit(name, unit.kind, module, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters,
-                                   progress and world.is_main, device, logger, t0, callbacks, world, precision)
+            with seeded(derived_seed(ctx.seed, stream, index)):
+                recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
+                                    batch_size=int(cfg_recon.batch_size) // world.size, world=world)
+                _fit_unit(recon, ctx)
             del x_fp, x_q, y_fp
-            results.append(result)
+            first, last = recon.loss_summary()
+            results.append({"name": name, "kind": unit.kind, "seconds": time.time() - t0, "loss": last,
+                            "loss_start": first})
             if checkpoint is not None and world.is_main:
                 checkpoint.save(student, [{k: v for k, v in r.items() if k != "resumed"} for r in results])
     student.eval()
     return results
 
 
-def _fit_unit(name: str, kind: str, unit: nn.Module, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor,
-              cfg_recon: Any, learn_weight_step: bool, iters: int, progress: bool, device: torch.device,
-              logger: Any, t0: float, callbacks: Sequence = (), world: World = SINGLE,
-              precision: str = "32-true") -> dict:
-    module = ReconModule(unit, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step, iters,
-                         batch_size=int(cfg_recon.batch_size) // world.size, world=world)
-    fit(module, device, progress, logger, callbacks, precision)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    first, last = module.loss_summary()
-    return {"name": name, "kind": kind, "seconds": time.time() - t0, "loss": last, "loss_start": first}
+def _fit_unit(recon: ReconModule, ctx: RunContext) -> None:
+    fit(recon, ctx)
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize(ctx.device)

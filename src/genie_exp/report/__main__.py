@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..core.errors import UserError
 from . import collect_failures, collect_metrics, group_rows, html_page, markdown_table, plot_top1
 
 

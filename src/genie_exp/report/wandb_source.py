@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..core.extras import require
 from ..tracking.mode import has_credentials
 
 
@@ -36,7 +37,7 @@ def runs_from_wandb(project_path: str, env: Mapping[str, str] = os.environ) -> l
         raise UserError(f"--wandb takes ENTITY/PROJECT, got '{project_path}'")
     if not has_credentials(env):
         raise UserError("--wandb needs W&B credentials (WANDB_API_KEY or `wandb login`)")
-    import wandb
+    wandb = require("wandb", "--wandb")
 
     try:
         runs = list(wandb.Api(timeout=30).runs(project_path, filters={"state": "finished"}))

@@ -14,8 +14,8 @@ from typing import Callable, Optional
 
 from omegaconf import DictConfig
 
-from ..errors import UserError
-from ..io_utils import save_json
+from ..core.errors import UserError
+from ..core.io import save_json
 
 FAILED_NAME = "failed.json"
 SWEEP_ID_ENV = "GENIE_SWEEP_ID"  # set by the parent; tells this sweep's failures from stale ones

@@ -10,7 +10,8 @@ from typing import Any, Iterator, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..core.extras import require
 from .mode import MODES, resolve_mode
 from .naming import current_sweep_group, run_name, run_tags
 
@@ -99,6 +100,7 @@ def start_wandb(cfg: DictConfig, out_dir: Path) -> Optional[WandbTracker]:
         return None
     if cfg.logger.mode not in MODES:
         raise UserError(f"unknown logger.mode '{cfg.logger.mode}' (choose from: {', '.join(MODES)})")
+    require("wandb", "logger=wandb")
     mode, note = resolve_mode(str(cfg.logger.mode))
     if note:
         _note(note)

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
-from ..layout import channels_last as nhwc
-from ..progress import trainer_kwargs
-from ..quiet import quiet_lightning
-from ..rng import derived_seed, seeded
+from ..core.context import RunContext
+from ..core.distributed import World
+from ..core.layout import channels_last as nhwc, use_nhwc
+from ..core.progress import trainer_kwargs
+from ..core.quiet import quiet_lightning
+from ..core.rng import derived_seed, seeded
 from .cache import BatchStore
-from .distill_module import DistillModule
+from .module import DistillModule
 from .swing import swing_convolution
-from ..distributed import SINGLE, World
 
 
 @contextmanager
@@ -34,25 +36,31 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: int, iters: int,
-                   image_size: int, seed: int, *, parallel: int = 1, swing: bool = True,
-                   latent_dim: int = 256, lr_latent: float = 0.1, lr_generator: float = 0.01,
-                   lr_pixels: float = 0.25, progress: bool = True, accelerator: str = "cpu",
-                   logger=False, losses: Optional[list] = None, store: Optional[BatchStore] = None,
-                   callbacks: Sequence = (), channels_last: bool = False, world: World = SINGLE,
-                   devices=1, precision: str = "32-true", early_stop: Optional[int] = None,
-                   steps_run: Optional[list] = None) -> torch.Tensor:
-    """`samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `parallel` batches at a time.
+@dataclass
+class Distilled:
+    images: torch.Tensor  # (N, 3, S, S) on the CPU
+    losses: list[float]  # each batch's final loss, in batch order
+    steps: list[int]  # the steps each group this rank fitted ran (fewer than iters after an early stop)
+
+
+def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunContext,
+                   store: Optional[BatchStore] = None) -> Distilled:
+    """`spec.samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `spec.parallel_batches`
+    batches at a time (spec: a DistillConfig or the `distill` config node, method `spec.name`).
 
     With a `store`, each finished batch is saved at once and a group whose batches are all stored
-    is taken from there instead of being fitted again (resume after a crash). In a DDP `world`
-    each rank fits every size-th group (on its own device: `devices`) and all ranks then gather the
-    whole set; batches are seeded by their index, so the images do not depend on the world size."""
-    n_batches = samples // batch_size
+    is taken from there instead of being fitted again (resume after a crash). In a DDP world each
+    rank fits every size-th group on its own device and all ranks then gather the whole set; batches
+    are seeded by their index (ctx.seed, batch), so the images do not depend on the world size."""
+    method, batch_size, iters = str(spec.name), int(spec.batch_size), int(spec.iters)
+    n_batches = int(spec.samples) // batch_size
+    parallel, world = int(spec.parallel_batches), ctx.world
     groups = [list(range(start, min(n_batches, start + parallel))) for start in range(0, n_batches, parallel)]
     done: dict[int, tuple[torch.Tensor, float]] = {}
-    with frozen(teacher), swing_convolution(teacher, swing), quiet_lightning(), \
-            nhwc(teacher, enabled=channels_last):
+    steps: list[int] = []
+    cl = use_nhwc(ctx.channels_last, teacher)
+    with frozen(teacher), swing_convolution(teacher, bool(spec.swing)), quiet_lightning(), \
+            nhwc(teacher, enabled=cl):
         for ids in groups[world.rank::world.size]:
             stored = [store.load(b) for b in ids] if store is not None else [None]
             if all(s is not None for s in stored):
@@ -60,18 +68,17 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
                 continue
             # The group's own seed: swing offsets (and zeroq) do not depend on earlier groups, so a
             # restarted run fits the missing groups exactly as an uninterrupted run did.
-            with seeded(derived_seed(seed, "distill", ids[0])):
-                module = DistillModule(teacher, method, ids, batch_size, image_size, seed, latent_dim,
-                                       lr_latent, lr_generator, lr_pixels, channels_last=channels_last,
-                                       early_stop=early_stop)
+            with seeded(derived_seed(ctx.seed, "distill", ids[0])):
+                module = DistillModule(teacher, method, ids, batch_size, image_size, ctx.seed, int(spec.latent_dim),
+                                       float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
+                                       channels_last=cl, early_stop=spec.early_stop)
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
-                kwargs = trainer_kwargs(progress, label, accelerator, devices, precision)
-                kwargs["callbacks"] += list(callbacks)
-                trainer = pl.Trainer(limit_train_batches=iters, logger=logger, log_every_n_steps=10, **kwargs)
+                kwargs = trainer_kwargs(ctx.show_progress, label, precision=ctx.precision, **ctx.trainer_devices)
+                kwargs["callbacks"] += list(ctx.callbacks)
+                trainer = pl.Trainer(limit_train_batches=iters, logger=ctx.logger, log_every_n_steps=10, **kwargs)
                 trainer.fit(module, train_dataloaders=[0] * iters)
             images = module.final_images().cpu().contiguous()
-            if steps_run is not None:
-                steps_run.append(module.steps_run)
+            steps.append(module.steps_run)
             for b, part, loss in zip(ids, images.split(batch_size), module.last_loss.cpu().tolist()):
                 done[b] = (part, loss)
                 if store is not None:
@@ -79,9 +86,7 @@ def distill_images(teacher: nn.Module, method: str, samples: int, batch_size: in
     if world.size > 1:
         slots = max(sum(len(g) for g in groups[r::world.size]) for r in range(world.size))
         done = _gather_batches(done, world, (batch_size, 3, image_size, image_size), n_batches, slots)
-    if losses is not None:
-        losses.extend(done[b][1] for b in range(n_batches))
-    return torch.cat([done[b][0] for b in range(n_batches)])
+    return Distilled(torch.cat([done[b][0] for b in range(n_batches)]), [done[b][1] for b in range(n_batches)], steps)
 
 
 def _gather_batches(mine: dict[int, tuple[torch.Tensor, float]], world: World, batch_shape: tuple,

@@ -1,9 +1,4 @@
-"""FP32 teacher training for the embedded data (the teacher zoo).
-
-    python -m genie_exp.train +model=resnet20 data=fashion_mnist [train.epochs=8]
-
-Saves to the teacher cache (or `train.out=PATH`); the shipped checkpoints were made this way.
-"""
+"""FP32 teacher training for the embedded data (the teacher zoo); the command line is __main__.py."""
 from __future__ import annotations
 
 import logging
@@ -18,8 +13,9 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from .data import DataSpec
-from .evaluate import evaluate
+from ..data import DataSpec
+from ..evaluate import evaluate
+from ..models.checkpoint import save_teacher
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +45,6 @@ class TeacherModule(pl.LightningModule):
 
 def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) -> float:
     """Train `model` on the train split, save it to `out`, return its test top-1 (fraction)."""
-    from .models.zoo import save_teacher
-
     t0 = time.time()
     tc = cfg.train
     loader = DataLoader(data.train(True), batch_size=tc.batch_size, shuffle=True, drop_last=True,
@@ -70,24 +64,3 @@ def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) 
     save_teacher(model, out, meta)
     log.info("teacher %s on %s: test top-1 %.4f, saved to %s", cfg.model.name, data.name, top1, out)
     return top1
-
-
-def main(cfg: DictConfig) -> None:
-    from .data import build_data
-    from .models.zoo import build_model, teacher_path
-    from .quiet import quiet_libraries
-
-    quiet_libraries()  # as the main CLI: our bar and summary, not Lightning's banners
-    pl.seed_everything(int(cfg.seed), verbose=False)
-    data = build_data(cfg.data)
-    out = Path(cfg.train.out) if cfg.train.get("out") else teacher_path(cfg, data)
-    if out.parent.name == "zoo" and cfg.train.get("out") is None:
-        out = Path(cfg.paths.cache_dir) / "teachers" / out.name  # never overwrite a shipped teacher implicitly
-    top1 = train_teacher(cfg, data, build_model(cfg, data), out)
-    print(f"teacher {cfg.model.name} on {data.name}: fp32_top1={top1:.4f} -> {out}")
-
-
-if __name__ == "__main__":
-    from .cli import hydra_entry
-
-    hydra_entry(main)

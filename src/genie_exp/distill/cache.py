@@ -3,40 +3,23 @@
 File names are a sanitised model name and a hex digest, so no config value can escape the cache dir."""
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 from pathlib import Path
 from typing import Optional
 
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
-from ..io_utils import load_torch, save_torch
+from ..core.errors import UserError
+from ..core.hashing import key_of, safe_name, weights_digest
+from ..core.io import load_torch, save_torch
 
 log = logging.getLogger(__name__)
 
 
-def weights_digest(model: nn.Module) -> str:
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
 def cache_key(teacher: nn.Module, distill: dict, seed: int, image_size: int) -> str:
     spec = {k: v for k, v in distill.items() if k != "cache"}
-    blob = json.dumps({"teacher": weights_digest(teacher), "distill": spec, "seed": seed,
-                       "image_size": image_size}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def safe_name(text: str, limit: int = 64) -> str:
-    """Letters, digits, '_' and '-' only: no separator or '..' survives, so a name stays one file."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:limit] or "_"
+    return key_of({"teacher": weights_digest(teacher), "distill": spec, "seed": seed, "image_size": image_size})
 
 
 def cache_path(cache_dir: str | Path, model_name: str, method: str, key: str) -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 BN_EPS = 1e-6
 

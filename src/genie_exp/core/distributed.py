@@ -2,17 +2,15 @@
 
 Lightning starts the processes: Fabric's DDP launcher re-runs this command once per extra local
 device (or takes the processes SLURM / torchrun started) and sets up the process group, which the
-reconstruction Trainers' DDPStrategy then reuses. Every rank runs the pipeline; `World` says which
-share of the work is its own and lets rank 0 alone write files and logs."""
+reconstruction averages its gradients over. Every rank runs the pipeline; `World` says which share of
+the work is its own and lets rank 0 alone write files and logs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
-from omegaconf import DictConfig
 
-from .devices import lightning_accelerator
 from .errors import UserError
 
 
@@ -22,7 +20,7 @@ class World:
     size: int = 1
     local_rank: int = 0
     fabric: Any = None  # lightning_fabric.Fabric when size > 1
-    trainer_args: Optional[dict] = None  # accelerator / devices / num_nodes of the DDP Trainers
+    trainer_args: Optional[dict] = None  # accelerator / devices / num_nodes the world was started with
     backend: Optional[str] = None  # the process group's (nccl / gloo); None: Lightning's choice
 
     @property
@@ -68,57 +66,34 @@ class World:
 SINGLE = World()
 
 
-def is_ddp(cfg: DictConfig) -> bool:
-    return str(cfg.trainer.strategy).startswith("ddp")
-
-
-def start_world(cfg: DictConfig) -> World:
-    """The processes of a DDP run (launching them from rank 0 when nobody else did); one
-    process when the strategy is not DDP or only one device is asked for."""
-    if not is_ddp(cfg):
+def start_world(strategy: str = "auto", accelerator: str = "cpu", devices=1, num_nodes: int = 1,
+                backend: Optional[str] = None, multirun: bool = False,
+                batch_size: Optional[tuple[str, int]] = None) -> World:
+    """The processes of a DDP run (launching them from rank 0 when nobody else did); one process when
+    `strategy` is not DDP or only one device is asked for. `accelerator` is Lightning's (cpu | gpu).
+    `batch_size` (config key, value): a batch the ranks must share evenly, checked before they start.
+    `multirun`: inside a Hydra multirun, where only cluster launchers may start the ranks."""
+    if not str(strategy).startswith("ddp"):
         return SINGLE
     from lightning_fabric import Fabric
     from lightning_fabric.strategies import DDPStrategy
 
-    args = {"accelerator": lightning_accelerator(cfg), "devices": cfg.trainer.devices,
-            "num_nodes": int(cfg.trainer.num_nodes)}
-    backend = cfg.trainer.get("ddp_backend")
+    args = {"accelerator": accelerator, "devices": devices, "num_nodes": int(num_nodes)}
     try:
         fabric = Fabric(strategy=DDPStrategy(start_method="popen", process_group_backend=backend), **args)
     except Exception as e:  # Lightning's own check of accelerator / devices (e.g. more GPUs than there are)
-        raise UserError(f"trainer=ddp: {str(e).splitlines()[0]} (trainer.accelerator="
-                        f"{cfg.trainer.accelerator}, trainer.devices={cfg.trainer.devices})") from None
+        raise UserError(f"trainer=ddp: {str(e).splitlines()[0]} (trainer.accelerator={accelerator}, "
+                        f"trainer.devices={devices})") from None
     if fabric.world_size == 1:
         return SINGLE
-    _refuse_inside_a_local_sweep(fabric)
-    if cfg.quantizer.reconstruct and int(cfg.recon.batch_size) % fabric.world_size:
+    if multirun and not fabric._strategy.cluster_environment.creates_processes_externally:
+        # Lightning re-runs the command line for each extra rank: inside a local multirun that would
+        # re-run the whole sweep
+        raise UserError("trainer=ddp with several devices cannot run inside a local multirun: run each "
+                        "setting as its own command, or use hydra/launcher=submitit_slurm")
+    if batch_size is not None and batch_size[1] % fabric.world_size:
         # said once here, before the other ranks exist (the reconstruction checks it again)
-        raise UserError(f"recon.batch_size={cfg.recon.batch_size} must be a multiple of the number of DDP "
+        raise UserError(f"{batch_size[0]}={batch_size[1]} must be a multiple of the number of DDP "
                         f"processes ({fabric.world_size})")
     fabric.launch()
     return World(fabric.global_rank, fabric.world_size, fabric.local_rank, fabric, args, backend)
-
-
-def _refuse_inside_a_local_sweep(fabric: Any) -> None:
-    """Lightning re-runs the command line for each extra rank: inside a local multirun that would
-    re-run the whole sweep, so only launchers whose cluster starts the processes are allowed."""
-    from .sweep import is_multirun
-
-    if is_multirun() and not fabric._strategy.cluster_environment.creates_processes_externally:
-        raise UserError("trainer=ddp with several devices cannot run inside a local multirun: run each "
-                        "setting as its own command, or use hydra/launcher=submitit_slurm")
-
-
-def ddp_strategy(backend: Optional[str] = None) -> Any:
-    """The reconstruction Trainers' strategy: the frozen FP weights and BN buffers are equal on every
-    rank, so no buffer broadcast; every trainable tensor gets a gradient in every step."""
-    from pytorch_lightning.strategies import DDPStrategy
-
-    return DDPStrategy(find_unused_parameters=False, broadcast_buffers=False, process_group_backend=backend)
-
-
-def rank_devices(cfg: DictConfig, world: World):
-    """`devices` for a Trainer that fits this rank's own problem: its own GPU, or one CPU process."""
-    if world.size > 1 and lightning_accelerator(cfg) == "gpu":
-        return [world.local_rank]
-    return 1

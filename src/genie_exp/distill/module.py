@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .bn_stats import BNStatsLoss
 from .generator import Generator
 from .schedules import Plateau, StepDecay

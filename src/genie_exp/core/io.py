@@ -15,6 +15,11 @@ import torch
 from .errors import UserError
 
 
+def atomic_write(path: Path, write) -> None:
+    """`write(f)` into a temp file beside `path`, then rename: `path` is whole or absent."""
+    _atomic(path, write)
+
+
 def _atomic(path: Path, write) -> None:
     path = Path(path)
     try:

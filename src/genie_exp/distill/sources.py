@@ -1,0 +1,102 @@
+"""The calibration-set sources by name (`distill=genie | zeroq | noise | real`): a registry, so a new
+source is one function and one entry here; every caller reads what a source is from its entry."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn as nn
+
+from ..core.context import RunContext
+from ..core.errors import UserError
+from ..core.hashing import with_precision
+from .baselines import noise_images, real_images
+from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
+from .driver import distill_images
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CalibSet:
+    images: torch.Tensor  # (N, 3, S, S), normalised
+    cache: str  # "hit" | "miss" | "off"
+    loss: Optional[float] = None  # mean final distillation loss over the batches (after a fit)
+    steps: Optional[list[int]] = None  # steps each of this rank's groups ran
+
+
+@dataclass(frozen=True)
+class Source:
+    make: Callable[..., CalibSet]  # (spec, teacher, image_size, ctx, data, model_name) -> CalibSet
+    synthetic: bool  # distilled from the teacher's BN statistics: cached, needs BN, has an image grid
+
+
+def spec_dict(spec: Any) -> dict:
+    """The distill settings as a plain dict (a dataclass or an OmegaConf node)."""
+    if dataclasses.is_dataclass(spec):
+        return dataclasses.asdict(spec)
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(spec, resolve=True)
+
+
+def _noise(spec, teacher, image_size, ctx, data, model_name) -> CalibSet:
+    return CalibSet(noise_images(int(spec.samples), image_size, ctx.seed), "off")
+
+
+def _real(spec, teacher, image_size, ctx, data, model_name) -> CalibSet:
+    if data is None:
+        raise UserError("distill=real needs a dataset (its train split); from Python pass your own images")
+    return CalibSet(real_images(data, int(spec.samples), ctx.seed), "off")
+
+
+def _distilled(spec, teacher, image_size, ctx: RunContext, data, model_name) -> CalibSet:
+    """Genie-D / ZeroQ, read from (or written to) the cache under ctx.cache_dir. In a DDP world the
+    ranks share the batches and gather the set; rank 0 alone writes the cache."""
+    n, batch = int(spec.samples), int(spec.batch_size)
+    shape = (n, 3, image_size, image_size)
+    key_spec = spec_dict(spec)
+    if key_spec.get("early_stop") is None:  # off: the key of the sets made before the switch existed
+        key_spec.pop("early_stop", None)
+    key_spec = with_precision(key_spec, ctx.precision)  # other numerics, other images
+    key = cache_key(teacher, key_spec, ctx.seed, image_size)
+    use_cache = bool(spec.cache) and ctx.cache_dir is not None
+    path = cache_path(ctx.cache_dir, model_name, spec.name, key) if ctx.cache_dir is not None else None
+    if use_cache:
+        images = load_cached(path, shape)
+        if images is not None:
+            log.info("calibration set from cache %s", path)
+            return CalibSet(images, "hit")
+    # Finished batches are kept as they come, so a killed run distils only what is missing.
+    store = BatchStore(ctx.cache_dir, key, (batch, 3, image_size, image_size), ctx.resume) if ctx.cache_dir else None
+    result = distill_images(teacher, spec, image_size, ctx, store)
+    if ctx.is_main:
+        if use_cache:  # cache=false neither reads nor replaces a cached set (make bench relies on it)
+            save_cached(path, result.images, {"model": model_name, "distill": key_spec, "seed": ctx.seed})
+        if store is not None:
+            store.clear(n // batch)
+    return CalibSet(result.images, "miss" if use_cache else "off", sum(result.losses) / max(len(result.losses), 1),
+                    result.steps or None)
+
+
+SOURCES: dict[str, Source] = {
+    "genie": Source(_distilled, synthetic=True),  # Genie-D: generator + latents per batch
+    "zeroq": Source(_distilled, synthetic=True),  # ZeroQ: the pixels themselves
+    "noise": Source(_noise, synthetic=False),
+    "real": Source(_real, synthetic=False),  # train images: the few-shot reference
+}
+
+
+def source(name: str) -> Source:
+    if name not in SOURCES:
+        raise UserError(f"unknown distill '{name}' (choose from: {', '.join(SOURCES)})")
+    return SOURCES[name]
+
+
+def calibration_set(spec: Any, teacher: nn.Module, image_size: int, ctx: RunContext, data: Any = None,
+                    model_name: str = "model") -> CalibSet:
+    """The calibration images of `spec` (a DistillConfig or the `distill` config node)."""
+    return source(str(spec.name)).make(spec, teacher, image_size, ctx, data, model_name)

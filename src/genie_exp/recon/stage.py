@@ -1,0 +1,63 @@
+"""The quantization stage: plan the units, convert the teacher to a fake-quant student, set the
+activation steps, reconstruct (Genie-M / AdaRound) or not (RTN). Returns what it made."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..core.context import RunContext
+from ..partition import Plan, plan_units
+from ..quant import calibrate_activations, convert
+from ..quant.fold import fold_batchnorm
+from ..quant.methods import quant_method
+from .checkpoint import ReconCheckpoint
+from .runner import reconstruct
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QuantResult:
+    student: nn.Module  # the fake-quantized model, eval mode, on ctx.device
+    plan: Plan
+    units: list[dict] = field(default_factory=list)  # per reconstructed unit: name, kind, seconds, loss, loss_start
+    reference: Optional[nn.Module] = None  # what was quantized: the teacher, or its BN-folded copy
+
+
+def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[str] = (), depthwise: bool = True,
+              announce: bool = True) -> Plan:
+    """The reconstruction units of `reference`, printed as one line (warnings on lines of their own)."""
+    plan = plan_units(reference, calib[:2], list(user_blocks), depthwise=depthwise)
+    if announce:
+        print(f"reconstruction plan: {plan.summary()}", flush=True)
+        for w in plan.warnings:
+            log.warning(w)
+            print(f"warning: {w}", flush=True)
+    return plan
+
+
+def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: str, recon: Any, ctx: RunContext,
+                   user_blocks: Sequence[str] = (), checkpoint: Optional[ReconCheckpoint] = None) -> QuantResult:
+    """`quant` and `recon`: QuantConfig / ReconConfig (or their config nodes); `method`: genie |
+    adaround | rtn. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py)."""
+    m = quant_method(method)
+    device = next(teacher.parameters()).device
+    example = calib[:2].to(device)
+    # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
+    reference = fold_batchnorm(teacher, example) if quant.fold_bn else teacher
+    plan = make_plan(reference, example, user_blocks, bool(recon.group_depthwise), announce=m.reconstruct and ctx.is_main)
+    student = convert(reference, int(quant.w), int(quant.a), example, first_layer_bits=quant.first_layer_bits,
+                      quantize_image=quant.quantize_image, second_input_bits=quant.second_input_bits,
+                      last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp)
+    per_unit = m.reconstruct and recon.act_init == "per_unit"
+    if not per_unit:  # per_unit: each unit's steps are set just before its reconstruction
+        calibrate_activations(student, calib.to(device), int(quant.calib_samples))
+    units: list[dict] = []
+    if m.reconstruct:
+        units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
+                            act_init_samples=int(quant.calib_samples) if per_unit else 0)
+    return QuantResult(student.to(ctx.device).eval(), plan, units, reference)

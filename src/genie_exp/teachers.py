@@ -1,0 +1,69 @@
+"""Teachers: where the FP32 model's weights come from. Shipped checkpoints for the embedded data, a
+cache of teachers trained on first use (the policy that needs train.py, so it lives above it), user
+checkpoints (`model.weights`) and user classes (`model.target`)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch.nn as nn
+from omegaconf import DictConfig, OmegaConf
+
+from .core.context import resolve_cache_dir
+from .core.errors import UserError
+from .core.io import load_torch
+from .data import DataSpec
+from .models import create_model
+from .models.checkpoint import load_weights, state_dict_of
+from .models.user import build_user_model
+
+log = logging.getLogger(__name__)
+ZOO_DIR = Path(__file__).parent / "models" / "zoo"
+
+
+def zoo_name(model: str, dataset: str) -> str:
+    return f"{model}_{dataset}.pt"
+
+
+def build_model(cfg: DictConfig, data: DataSpec) -> nn.Module:
+    """The architecture, with random weights (no checkpoint is read here)."""
+    kwargs = OmegaConf.to_container(cfg.model.kwargs, resolve=True) or {}
+    if cfg.model.name == "custom":
+        return build_user_model(cfg.model.target, kwargs, bool(cfg.model.get("factory", False)))
+    return create_model(cfg.model.name, num_classes=data.num_classes, image_size=data.image_size, **kwargs)
+
+
+def teacher_path(cfg: DictConfig, data: DataSpec) -> Path | None:
+    """Where the teacher comes from: a shipped zoo file, else the teacher cache (may not exist yet)."""
+    name = zoo_name(cfg.model.name, data.name)
+    shipped = ZOO_DIR / name
+    if shipped.is_file():
+        return shipped
+    return resolve_cache_dir(cfg.paths.cache_dir) / "teachers" / name
+
+
+def load_teacher(cfg: DictConfig, data: DataSpec) -> tuple[nn.Module, str]:
+    """The FP32 teacher in eval mode and a short description of where its weights came from."""
+    model = build_model(cfg, data)
+    if cfg.model.weights:
+        load_weights(model, state_dict_of(load_torch(cfg.model.weights, "model.weights"), "model.weights"),
+                     f"model.weights {cfg.model.weights}")
+        return model.eval(), str(cfg.model.weights)
+    if cfg.model.name == "custom":
+        raise UserError("model=custom needs model.weights=PATH (a state dict of model.target)")
+    from .models.library import load_library_weights  # ImageNet weights of torchvision/timm
+    if data.name == "imagenet":
+        if cfg.model.pretrained:
+            load_library_weights(model, cfg.model.name)
+            return model.eval(), "library"
+        return model.eval(), "random"
+    if not cfg.model.pretrained:
+        return model.eval(), "random"
+    path = teacher_path(cfg, data)
+    if not path.is_file():
+        from .train import train_teacher
+        log.info("no teacher for %s on %s yet: training one (cached at %s)", cfg.model.name, data.name, path)
+        train_teacher(cfg, data, model, path)
+    load_weights(model, state_dict_of(load_torch(path, "teacher checkpoint"), "teacher checkpoint"),
+                 f"teacher checkpoint {path}")
+    return model.eval(), str(path)
