@@ -26,6 +26,15 @@ BN_FREE = ("import torch.nn as nn\n"
            "    def forward(self, x):\n"
            "        return self.head(self.body(x))\n")
 CUSTOM = ["+model=custom", "model.target=nobn.NoBN", "model.weights=nobn.pt"]
+RAISING = ("class Bad:\n    pass\n"
+           "import torch.nn as nn\n"
+           "class InitRaises(nn.Module):\n"
+           "    def __init__(self):\n"
+           "        super().__init__()\n"
+           "        raise RuntimeError('no GPU in __init__')\n"
+           "class InitValueError(nn.Module):\n"
+           "    def __init__(self):\n"
+           "        raise ValueError('bad width')\n")
 
 
 class Evil:
@@ -64,6 +73,22 @@ CASES = {
     "unknown_act_init": (["recon.act_init=lazy"], ["recon.act_init", "per_unit"]),
     "blocks_as_a_string": (["model.blocks=BasicBlok"], ["model.blocks", "list of class names", "[BasicBlok]"]),
     "blocks_class_not_in_model": (["model.blocks=[BasicBlok]"], ["model.blocks", "'BasicBlok'", "BasicBlock"]),
+    "recon_iters_negative": (["recon.iters=-5"], ["recon.iters", ">= 0", "-5"]),
+    "distill_iters_negative": (["distill.iters=-1"], ["distill.iters", ">= 1", "-1"]),
+    "parallel_batches_zero": (["distill.parallel_batches=0"], ["distill.parallel_batches", ">= 1"]),
+    "recon_batch_zero": (["recon.batch_size=0"], ["recon.batch_size", ">= 1"]),
+    "qdrop_prob_above_one": (["recon.qdrop_prob=1.5"], ["recon.qdrop_prob", "from 0 to 1"]),
+    "target_is_not_a_class": (["+model=custom", "model.target=os.system", "model.weights=nobn.pt",
+                               "+model.kwargs.command='touch {tmp}/ran'"], ["model.target", "os.system",
+                                                                            "not a torch.nn.Module subclass"]),
+    "target_raises_in_init": (["+model=custom", "model.target=raising.InitRaises", "model.weights=nobn.pt"],
+                              ["model.target", "RuntimeError", "no GPU in __init__"]),
+    "target_value_error": (["+model=custom", "model.target=raising.InitValueError", "model.weights=nobn.pt"],
+                           ["model.target", "ValueError", "bad width"]),
+    "target_syntax_error": (["+model=custom", "model.target=broken.Net", "model.weights=nobn.pt"],
+                            ["model.target", "cannot import broken", "SyntaxError"]),
+    "weights_with_nan": ([*CUSTOM[:2], "model.weights=nan.pt", "distill=noise"], ["model.weights", "nan.pt",
+                                                                                  "non-finite"]),
 }
 GOOD = {"bn_free_teacher_noise": [*CUSTOM, "distill=noise", "quantizer=rtn"]}  # Genie-D aside, it works
 
@@ -82,6 +107,11 @@ def _prepare(tmp: Path) -> None:
     finally:
         sys.path.remove(str(tmp))
     torch.save(NoBN().state_dict(), tmp / "nobn.pt")
+    state = NoBN().state_dict()
+    state["head.weight"][0, 0] = float("nan")
+    torch.save(state, tmp / "nan.pt")
+    (tmp / "raising.py").write_text(RAISING)
+    (tmp / "broken.py").write_text("class Net(:\n    pass\n")
     payload = {"conv1.weight": Evil(tmp / "pwned")}  # unpickling it would create {tmp}/pwned
     torch.save(payload, tmp / "evil_torch_save.pt")
     with open(tmp / "evil_pickle_dump.pt", "wb") as f:
@@ -124,6 +154,7 @@ def test_bad_input_is_one_error_line(name, results):
 
 def test_malicious_pickle_never_runs(results):
     assert not (results["tmp"] / "pwned").exists()  # both refused above, and nothing was executed
+    assert not (results["tmp"] / "ran").exists()  # model.target=os.system was never called
     assert "refused" in results["malicious_pickle_dump"][0].stderr
 
 

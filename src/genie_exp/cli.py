@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .core.errors import UserError
+from .core import signals
+from .core.errors import UserError, print_error
+from .core.rundir import claim, is_secondary_rank
 from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
 from .sweep.launchers import launcher_problem
 
@@ -32,12 +35,14 @@ CONF_DIR = _conf_dir()
 
 
 def register_configs() -> None:
-    """The dataclasses of config.py as Hydra's schema (`base_config`)."""
+    """The dataclasses of config.py as Hydra's schema (`base_config`), and the `genie_pid` resolver of
+    the default run dir (this process's id, so two runs started in the same second differ)."""
     from hydra.core.config_store import ConfigStore
 
     from .config import Config
 
     ConfigStore.instance().store(name="base_config", node=Config)
+    OmegaConf.register_new_resolver("genie_pid", lambda: str(os.getpid()), replace=True)
 HYDRA_FLAGS_OK = {"-m", "--multirun"}
 
 
@@ -64,7 +69,8 @@ def _variants(overrides: list) -> list[list[str]]:
 
 
 def _dir_problem(key: str, value: str) -> Optional[str]:
-    """Hydra creates the run dir with a traceback if it cannot; say it in one line instead."""
+    """Hydra creates the run dir (and its log file) with tracebacks if it cannot; say it in one line
+    instead: a file in the way, a read-only or full file system, no permission."""
     if "${" in value:
         return None  # interpolations (the timestamped default) are Hydra's to resolve
     path = Path(value).expanduser().absolute()
@@ -72,7 +78,17 @@ def _dir_problem(key: str, value: str) -> Optional[str]:
         if parent.exists():
             if not parent.is_dir():
                 return f"{key}={value}: cannot create a directory there ({parent} is a file)"
-            return None
+            break
+    return _unwritable(key, value, path)
+
+
+def _unwritable(key: str, value: str, path: Path) -> Optional[str]:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        return f"{key}={value}: cannot write there ({e.strerror or e})"
     return None
 
 
@@ -106,6 +122,11 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
             if not isinstance(value, list):
                 return (f"model.blocks must be a list of class names, e.g. model.blocks=[{value}] "
                         f"(got model.blocks={o.get_value_element_as_str()})")
+    run_dirs = [o for o in overrides if o.key_or_group in ("hydra.run.dir", "hydra.sweep.dir")]
+    if not run_dirs:  # the default run dir is made under the working directory
+        problem = _unwritable("the run dir", "its default under the working directory", Path.cwd())
+        if problem:
+            return problem
     overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]
     for o in overrides:
         group = o.key_or_group
@@ -139,16 +160,34 @@ def _is_multirun_command(args: list[str]) -> bool:
     return any(a in HYDRA_FLAGS_OK for a in args) or "hydra.mode=MULTIRUN" in args
 
 
+def _explicit_run_dir(args: list[str]) -> Optional[Path]:
+    for a in args:
+        if a.startswith("hydra.run.dir="):
+            return Path(a.split("=", 1)[1].strip("'\"")).expanduser().absolute()
+    return None
+
+
 def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config") -> None:
-    """Run `task(cfg)` under Hydra; user mistakes print `error: <one line>` and exit 2.
+    """Run `task(cfg)` under Hydra; user mistakes print `error: <one line>` and exit 2; SIGTERM and
+    Ctrl-C print where the run stopped and exit 143 / 130 (core/signals.py).
 
     A multirun keeps going past a failed job (see sweep/jobs.py) and exits 2 after the sweep if any
-    job failed; a single run stops at the mistake, as before."""
+    job failed; an interrupted job stops the sweep. A single run stops at the mistake."""
+    signals.install()
     register_configs()
-    reason = preflight(sys.argv[1:], config_name)
+    args = sys.argv[1:]
+    reason = preflight(args, config_name)
     if reason:
-        print(f"error: {reason}", file=sys.stderr)
+        print_error(reason)
         sys.exit(2)
+    multirun = _is_multirun_command(args)
+    run_dir = _explicit_run_dir(args)
+    if run_dir is not None and not multirun and not is_secondary_rank() and "--cfg" not in args:
+        try:  # before Hydra writes its .hydra/ files there
+            claim(run_dir)
+        except UserError as e:
+            print_error(str(e))
+            sys.exit(2)
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def _main(cfg: DictConfig):
@@ -160,15 +199,21 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
             return task(cfg)
         except UserError as e:
             rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) if "WORLD_SIZE" in os.environ else "0"
-            print(f"error{'' if rank == '0' else f' (rank {rank})'}: {e}", file=sys.stderr)
+            print_error(f"{'' if rank == '0' else f'(rank {rank}) '}{e}")
             sys.exit(2)
+        except signals.Interrupted as e:
+            print_error(e.line())
+            sys.exit(e.exit_code)
 
-    multirun = _is_multirun_command(sys.argv[1:])
-    if multirun and not any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in sys.argv[1:]):
+    if multirun and not any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in args):
         sys.argv.append(sweep_callback_override())  # learns the sweep dir, collects failed.json at the end
-    _main()
+    try:
+        _main()
+    except signals.Interrupted as e:  # a multirun: the interrupted job is recorded, the sweep stops
+        print_error(f"the sweep stopped: {e.line()}")
+        sys.exit(e.exit_code)
     failed = take_failures() if multirun else []
     if failed:
         dirs = ", ".join(f["dir"] for f in failed)
-        print(f"error: {len(failed)} sweep job(s) failed; see failed.json in {dirs}", file=sys.stderr)
+        print_error(f"{len(failed)} sweep job(s) failed; see failed.json in {dirs}")
         sys.exit(2)

@@ -18,6 +18,8 @@ from .core.distributed import start_world
 from .core.io import ensure_writable, save_json
 from .artifact import recipe, save_quantized
 from .core.quiet import quiet_libraries
+from .core.rundir import claim
+from .core.signals import set_stage
 from .data import DataSpec, build_data
 from .distill import calibration_set, save_image_grid, source
 from .evaluate import evaluate
@@ -58,6 +60,8 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
     world = start_world(t.strategy, RunContext.from_config(cfg).trainer_devices["accelerator"], t.devices,
                         t.num_nodes, t.get("ddp_backend"), multirun,
                         ("recon.batch_size", int(cfg.recon.batch_size)) if method.reconstruct else None)
+    if world.is_main:
+        claim(out_dir)  # one run per run dir (a second one stops here, in one line)
     tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
     logger: list | bool = False
     if world.is_main:
@@ -85,6 +89,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
             teacher_source: str, tracker: WandbTracker | None, t0: float) -> dict | None:
     seconds, info = {}, {}
     t = time.time()
+    set_stage("distillation")
     calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cfg.model.name)
     seconds["distill"] = time.time() - t
     info["distill_cache"] = info["calib_cache"] = calib.cache  # calib_cache: the name before 0.2
@@ -98,6 +103,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
             tracker.log_samples(out_dir / info["samples_png"])
 
     t = time.time()
+    set_stage("quantization")
     method = quant_method(cfg.quantizer.name)
     checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib.images, ctx.cache_dir) if method.reconstruct else None
     result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
@@ -113,6 +119,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         return None
 
     t = time.time()
+    set_stage("evaluation")
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
     fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, OmegaConf.to_container(cfg.data, resolve=True),
                              ctx.cache_dir, cfg.model.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import torch
 import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
@@ -46,8 +47,11 @@ def load_teacher(cfg: DictConfig, data: DataSpec) -> tuple[nn.Module, str]:
     """The FP32 teacher in eval mode and a short description of where its weights came from."""
     model = build_model(cfg, data)
     if cfg.model.weights:
-        load_weights(model, state_dict_of(load_torch(cfg.model.weights, "model.weights"), "model.weights"),
-                     f"model.weights {cfg.model.weights}")
+        state = state_dict_of(load_torch(cfg.model.weights, "model.weights"), "model.weights")
+        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:  # said here: later it would look like a learning-rate problem
+            raise UserError(f"model.weights {cfg.model.weights}: non-finite values (NaN/inf) in {bad[0]}")
+        load_weights(model, state, f"model.weights {cfg.model.weights}")
         return model.eval(), str(cfg.model.weights)
     if cfg.model.name == "custom":
         raise UserError("model=custom needs model.weights=PATH (a state dict of model.target)")

@@ -3,3 +3,13 @@
 
 class UserError(Exception):
     """A bad config, a missing file or similar: reported as one line, never as a traceback."""
+
+
+def print_error(text: str) -> None:
+    """The one `error: ...` line on stderr, at the start of a line even if a progress bar was drawing
+    on it (a terminal's line is cleared first), so that `^error:` finds it."""
+    import sys
+
+    prefix = "\r\033[K" if sys.stderr.isatty() else ""
+    sys.stderr.write(f"{prefix}error: {text}\n")
+    sys.stderr.flush()

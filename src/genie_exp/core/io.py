@@ -6,6 +6,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,33 @@ def atomic_write(path: Path, write) -> None:
     _atomic(path, write)
 
 
+STALE_TMP_SECONDS = 3600  # a temp file this old beside its target was left by a killed writer
+
+
+def _clear_stale_temps(path: Path) -> None:
+    now = time.time()
+    for old in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - old.stat().st_mtime > STALE_TMP_SECONDS:
+                old.unlink()
+        except OSError:
+            pass  # another process's, or already gone
+
+
+def _write_failure(path: Path, e: BaseException) -> UserError:
+    """One line for a failed write; torch.save reports a full disk as a RuntimeError of its zip writer."""
+    if isinstance(e, OSError):
+        why = e.strerror or str(e)
+    else:
+        why = f"the write failed, is the disk full? ({(str(e).splitlines() or [''])[0][:120]})"
+    return UserError(f"cannot write {path}: {why}; nothing was left half-written")
+
+
 def _atomic(path: Path, write) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale_temps(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
     except OSError as e:
         raise UserError(f"cannot write to {path.parent}: {e.strerror or e}") from None
@@ -34,9 +58,9 @@ def _atomic(path: Path, write) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
+    except (OSError, RuntimeError) as e:
         Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+        raise _write_failure(path, e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -19,8 +19,10 @@ def save_image_grid(images: torch.Tensor, data, path: Path, n: int = 64) -> Path
     """De-normalised synthetic samples as one PNG."""
     from torchvision.utils import save_image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(data.denormalize(images[:n]), str(path), nrow=8)
+    from ..core.io import atomic_write
+
+    # through a temp file: a full disk leaves no half-written PNG and ends in one line
+    atomic_write(path, lambda f: save_image(data.denormalize(images[:n]), f, format="png", nrow=8))
     return path
 
 

@@ -37,14 +37,14 @@ def load_cached(path: Path, expected_shape: tuple) -> Optional[torch.Tensor]:
         return None
     try:
         obj = load_torch(path, "calibration cache")
-        images = obj["images"]
+        images = obj.get("images") if isinstance(obj, dict) else None
         if not isinstance(images, torch.Tensor) or tuple(images.shape) != tuple(expected_shape) \
                 or not torch.isfinite(images).all():
-            raise UserError("unexpected content")
+            raise UserError("not a dict with finite images of the expected shape")
         return images
-    except (UserError, KeyError, TypeError) as e:
+    except (UserError, KeyError, TypeError, ValueError) as e:
         log.warning("calibration cache %s is damaged (%s): rebuilding it", path, e)
-        print(f"warning: calibration cache {path} is damaged; rebuilding it", flush=True)
+        print(f"warning: calibration cache {path} is damaged ({e}); rebuilding it", flush=True)
         return None
 
 
@@ -66,6 +66,8 @@ class BatchStore:
             return None
         try:
             obj = load_torch(path, "distillation batch")
+            if not isinstance(obj, dict):
+                raise UserError("not a dict")
             images, loss = obj["images"], float(obj["loss"])
             if not isinstance(images, torch.Tensor) or tuple(images.shape) != self.batch_shape \
                     or not torch.isfinite(images).all():

@@ -15,6 +15,7 @@ from ..core.layout import channels_last as nhwc, use_nhwc
 from ..core.progress import trainer_kwargs
 from ..core.quiet import quiet_lightning
 from ..core.rng import derived_seed, seeded
+from ..core.signals import stage
 from .cache import BatchStore
 from .module import DistillModule
 from .swing import swing_convolution
@@ -68,7 +69,8 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
                 continue
             # The group's own seed: swing offsets (and zeroq) do not depend on earlier groups, so a
             # restarted run fits the missing groups exactly as an uninterrupted run did.
-            with seeded(derived_seed(ctx.seed, "distill", ids[0])):
+            with seeded(derived_seed(ctx.seed, "distill", ids[0])), \
+                    stage(f"distillation, batch {ids[0] + 1}/{n_batches}"):
                 module = DistillModule(teacher, method, ids, batch_size, image_size, ctx.seed, int(spec.latent_dim),
                                        float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
                                        channels_last=cl, early_stop=spec.early_stop)

@@ -22,12 +22,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="--verify on the first N test images (default: the run's data.eval_samples)")
     args = p.parse_args(argv)
 
-    from ..core.errors import UserError
+    from ..core.errors import UserError, print_error
 
     try:
         return _run(args)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print_error(str(e))
         return 2
 
 
@@ -61,7 +61,7 @@ def _run(args) -> int:
 def _verify(onnx_path: Path, model, blob: dict, eval_samples) -> dict:
     from omegaconf import OmegaConf
 
-    from ..core.errors import UserError
+    from ..core.errors import UserError, print_error
     from ..data import build_data
     from .verify import verify_onnx
 

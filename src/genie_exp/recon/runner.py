@@ -18,6 +18,7 @@ from ..core.quiet import quiet_lightning
 from ..partition import Plan, plan_units
 from ..quant.layer import act_quantizers, quant_layers
 from ..core.rng import derived_seed, seeded
+from ..core.signals import stage
 from .recon_module import ReconModule, fit
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                     layer.freeze()
                 continue
             # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
-            with seeded(derived_seed(ctx.seed, stream, index)):
+            with seeded(derived_seed(ctx.seed, stream, index)), \
+                    stage(f"reconstruction, unit {name} ({index + 1}/{len(plan.units)})"):
                 recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
                                     batch_size=int(cfg_recon.batch_size) // world.size, world=world)
                 _fit_unit(recon, ctx)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.errors import UserError
+from ..core.errors import UserError, print_error
 from . import collect_failures, collect_metrics, group_rows, html_page, markdown_table, plot_top1
 
 
@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.wandb:
             rows += _wandb_rows(args.wandb)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print_error(str(e))
         return 2
     where = ", ".join(args.dirs + ([f"W&B {args.wandb}"] if args.wandb else []))
     if not rows:
-        print(f"error: no metrics.json under {where}", file=sys.stderr)
+        print_error(f"no metrics.json under {where}")
         return 2
     failures = collect_failures(args.dirs)
     grouped = group_rows(rows)

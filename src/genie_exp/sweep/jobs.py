@@ -6,7 +6,6 @@ multi-line report, exit 1), and `sys.exit` inside a job would end the sweep itse
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Callable, Optional
 
 from omegaconf import DictConfig
 
-from ..core.errors import UserError
+from ..core.errors import UserError, print_error
+from ..core.signals import Interrupted
 from ..core.io import save_json
 
 FAILED_NAME = "failed.json"
@@ -58,7 +58,7 @@ def record_failure(job: JobInfo, error: str, kind: str, tb: Optional[str] = None
     path = job.out_dir / FAILED_NAME
     save_json(record, path)
     where = f" (traceback in {path})" if tb else ""
-    print(f"error: job #{job.num} in {job.out_dir}: {error}{where}", file=sys.stderr, flush=True)
+    print_error(f"job #{job.num} in {job.out_dir}: {error}{where}")
     return path
 
 
@@ -67,6 +67,9 @@ def run_guarded(task: Callable[[DictConfig], object], cfg: DictConfig, job: JobI
     (job.out_dir / FAILED_NAME).unlink(missing_ok=True)  # a rerun into the same dir: old failure is history
     try:
         return task(cfg)
+    except Interrupted as e:  # recorded as not done, then the sweep stops (hydra_entry)
+        record_failure(job, e.line(), "Interrupted")
+        raise
     except UserError as e:
         record_failure(job, _first_line(e), "UserError")
     except Exception as e:  # noqa: BLE001 - one job's bug must not end the others

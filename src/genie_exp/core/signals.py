@@ -1,0 +1,55 @@
+"""SIGTERM (scancel, preemption, `kill`) and SIGINT (Ctrl-C) end a run as interrupted, never as a
+success: they raise `Interrupted`, which no stage catches, and the CLI turns it into one line and the
+exit status 128 + signal (143, 130). Lightning's own handling would exit 0 on SIGTERM (its
+SIGTERMException is a SystemExit without a code) and 1 without a message on Ctrl-C. The state kept so
+far (finished distillation batches, reconstruction checkpoints) stays, so the same command resumes."""
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from typing import Iterator
+
+NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT (Ctrl-C)"}
+_stage = ["starting"]  # what the run is doing, for the line that says where it stopped
+
+
+class Interrupted(BaseException):
+    """Raised by the signal handlers; a BaseException, so `except Exception` in any library lets it pass."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def line(self) -> str:
+        return (f"interrupted by {NAMES.get(self.signum, f'signal {self.signum}')} during {_stage[0]}; "
+                f"run the same command again to resume")
+
+
+def _raise(signum, _frame) -> None:
+    # One interruption is enough: a second Ctrl-C while we unwind must not cut the clean-up short.
+    signal.signal(signum, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """From now on SIGTERM and SIGINT raise Interrupted in the main thread."""
+    for signum in NAMES:
+        signal.signal(signum, _raise)
+
+
+def set_stage(text: str) -> None:
+    _stage[0] = text
+
+
+@contextmanager
+def stage(text: str) -> Iterator[None]:
+    previous = _stage[0]
+    _stage[0] = text
+    try:
+        yield
+    finally:
+        _stage[0] = previous

@@ -1,0 +1,196 @@
+"""What the user sees when things go wrong outside the config: signals (SIGTERM, Ctrl-C) end a run as
+interrupted and the same command resumes; run dirs never collide; a full or read-only disk ends in one
+line and leaves nothing half-written; structurally wrong cache files are rebuilt; stale temp files go."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO, run_cli
+
+TINY = ["distill.samples=32", "distill.batch_size=16", "distill.iters=40", "recon.iters=60", "recon.batch_size=8",
+        "quant.calib_samples=32", "data.eval_samples=64", "progress=false", "model.pretrained=false"]
+
+
+def _start(args: list[str], tmp: Path, cache: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GENIE_CACHE_DIR": str(cache), "WANDB_MODE": "disabled"}
+    return subprocess.Popen([sys.executable, "-m", "genie_exp", *args], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.time() < deadline, "the moment to interrupt never came"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig, code, stage", [(signal.SIGTERM, 143, "distillation, batch 2/2"),
+                                               (signal.SIGINT, 130, "reconstruction, unit")])
+def test_a_signal_is_an_interruption_and_the_same_command_resumes(sig, code, stage, tmp_path, fmnist_root):
+    cache, run = tmp_path / "cache", tmp_path / "run"
+    args = [*TINY, f"data.root={fmnist_root}", f"hydra.run.dir={run}"]
+    proc = _start(args, tmp_path, cache)
+    if sig == signal.SIGTERM:  # once the first distillation batch is stored
+        _wait_for(lambda: any((cache / "calib" / "parts").glob("*.pt")), proc)
+    else:  # once the first reconstruction unit is checkpointed
+        _wait_for(lambda: any((cache / "recon").glob("*.pt")), proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == code, err[-2000:]
+    lines = [l for l in err.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and stage in lines[0] and "same command" in lines[0], err[-2000:]
+    assert not (run / "metrics.json").exists()
+    again = run_cli(*args, env={"OMP_NUM_THREADS": "1", "GENIE_CACHE_DIR": str(cache)})
+    assert again.returncode == 0, again.stderr[-2000:]
+    if sig == signal.SIGINT:
+        assert "resuming reconstruction" in again.stdout
+        assert any(u.get("resumed") for u in json.loads((run / "metrics.json").read_text())["units"])
+
+
+def test_a_signal_stops_a_sweep_and_marks_the_job(tmp_path, fmnist_root):
+    cache, sweep = tmp_path / "cache", tmp_path / "sweep"
+    proc = _start(["-m", *TINY, f"data.root={fmnist_root}", "quant.w=2,4", f"hydra.sweep.dir={sweep}"], tmp_path, cache)
+    _wait_for(lambda: any((cache / "recon").glob("*.pt")), proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-2000:]
+    record = json.loads((sweep / "0" / "failed.json").read_text())
+    assert record["type"] == "Interrupted" and "SIGTERM" in record["error"]
+    assert not (sweep / "1").exists()  # the sweep stopped there
+    assert "the sweep stopped" in err
+
+
+def test_runs_started_together_never_share_a_run_dir(tmp_path, fmnist_root):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GENIE_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": str(REPO / "src")}
+    quick = [*TINY, "distill=noise", "quantizer=rtn", f"data.root={fmnist_root}"]
+    procs = [subprocess.Popen([sys.executable, "-m", "genie_exp", *quick, f"quant.w={w}"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in (2, 4)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()[-2000:]
+    metrics = sorted((tmp_path / "outputs").rglob("metrics.json"))
+    assert len(metrics) == 2 and metrics[0].parent != metrics[1].parent
+    assert sorted(json.loads(m.read_text())["w_bits"] for m in metrics) == [2, 4]
+    # the same run dir for two live runs: the second stops before writing anything there
+    run = tmp_path / "same"
+    first = subprocess.Popen([sys.executable, "-m", "genie_exp", *TINY, f"data.root={fmnist_root}",
+                              f"hydra.run.dir={run}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: (run / ".genie-run.lock").exists(), first)
+    second = run_cli(*quick, f"hydra.run.dir={run}", cwd=tmp_path)
+    first.kill()
+    first.wait()
+    assert second.returncode == 2 and second.stderr.count("\n") == 1 and "is in use by another run" in second.stderr
+    # the killed run's lock does not block the next one
+    again = run_cli(*quick, f"hydra.run.dir={run}", cwd=tmp_path, env={"GENIE_CACHE_DIR": str(tmp_path / "cache")})
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def _mount_tmpfs(where: Path, options: str) -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "size=400k"):
+        pytest.skip("cannot mount a small tmpfs here (not root)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_the_next_run_resumes(small_disk, tmp_path, fmnist_root):
+    cache = small_disk / "cache"
+    args = [*TINY, f"data.root={fmnist_root}", f"paths.cache_dir={cache}", f"hydra.run.dir={tmp_path / 'run'}"]
+    r = run_cli(*args, env={"OMP_NUM_THREADS": "1"})
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: cannot write "), r.stderr[-2000:]
+    assert str(cache) in lines[0] and "nothing was left half-written" in lines[0]
+    assert not list(cache.rglob("*.tmp"))
+    again = run_cli(*args[:-2], f"paths.cache_dir={tmp_path / 'roomy'}", f"hydra.run.dir={tmp_path / 'run'}",
+                    env={"OMP_NUM_THREADS": "1"})
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_read_only_run_dir_is_one_line(tmp_path, fmnist_root):
+    ro = tmp_path / "ro"
+    if not _mount_tmpfs(ro, "ro,size=64k"):
+        pytest.skip("cannot mount a read-only tmpfs here (not root)")
+    try:
+        for target in (ro / "run", ro):  # a new dir under it, and the existing dir itself
+            r = run_cli(*TINY, f"data.root={fmnist_root}", f"hydra.run.dir={target}")
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(lines) == 1 and "Read-only file system" in lines[0], r.stderr[-2000:]
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+
+
+def test_a_tilde_cache_dir_is_the_home_one_everywhere(tmp_path, fmnist_root):
+    home = tmp_path / "home"
+    r = run_cli(*TINY, "distill.iters=2", "recon.iters=2", f"data.root={fmnist_root}", "paths.cache_dir=~/gcache",
+                f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env={"HOME": str(home)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not (tmp_path / "~").exists()
+    assert {p.name for p in (home / "gcache").iterdir()} >= {"calib", "eval"}
+
+
+# ---- cache files that load but are wrong: reported and rebuilt -----------------------------------
+def test_a_calibration_cache_holding_a_bare_tensor_is_rebuilt(tmp_path, capsys):
+    from genie_exp.core.io import save_torch
+    from genie_exp.distill.cache import load_cached
+
+    path = tmp_path / "set.pt"
+    save_torch(torch.zeros(2, 3, 4, 4), path)
+    assert load_cached(path, (2, 3, 4, 4)) is None
+    assert "damaged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["results_not_dicts", "no_rng", "nan_step", "a_list"])
+def test_a_wrong_recon_checkpoint_is_reported_and_ignored(damage, tmp_path, capsys):
+    from genie_exp.core.io import load_torch, save_torch
+    from genie_exp.quant import calibrate_activations, convert
+    from genie_exp.models import create_model
+    from genie_exp.recon.checkpoint import ReconCheckpoint
+
+    torch.manual_seed(0)
+    teacher, x = create_model("resnet20", width=4).eval(), torch.randn(8, 3, 16, 16)
+    student = convert(teacher, 2, 4, x[:2])
+    calibrate_activations(student, x)
+    ckpt = ReconCheckpoint(tmp_path / "k.pt")
+    ckpt.save(student, [{"name": "conv1", "kind": "layer", "seconds": 1.0, "loss": 0.1}])
+    blob = load_torch(ckpt.path, "recon checkpoint")
+    if damage == "results_not_dicts":
+        blob["results"] = ["conv1"]
+    elif damage == "no_rng":
+        del blob["rng"]
+    elif damage == "nan_step":
+        blob["state"]["conv1.weight_quantizer.scale"][0] = float("nan")
+    else:
+        blob = [blob]
+    save_torch(blob, ckpt.path)
+    assert ckpt.restore(student) == {}
+    assert "unusable" in capsys.readouterr().out
+
+
+def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
+    from genie_exp.core.io import STALE_TMP_SECONDS, save_json
+
+    old, fresh = tmp_path / ".m.json.abc.tmp", tmp_path / ".m.json.def.tmp"
+    for p in (old, fresh):
+        p.write_text("half")
+    past = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(old, (past, past))
+    save_json({"a": 1}, tmp_path / "m.json")
+    assert not old.exists() and fresh.exists()  # a recent one may belong to a live writer
