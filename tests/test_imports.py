@@ -15,10 +15,10 @@ PKG = "genie_exp"
 # package of its own layer or above (stages do not import each other; quant/ never imports recon/).
 LAYERS = [
     ["core"],
-    ["config", "data", "models", "partition", "evaluate"],
+    ["config", "data", "models", "partition", "top1"],
     ["quant", "distill", "train", "teacher_eval"],
-    ["recon", "teachers", "validate", "tracking"],
-    ["api", "pipeline", "artifact", "sweep"],
+    ["recon", "teachers", "validate", "tracking", "artifact"],
+    ["api", "pipeline", "sweep"],
     ["bench", "report", "cli", "export"],  # export/: used by its __main__ only
     ["__main__", "train.__main__", "export.__main__", "bench.__main__", "report.__main__"],
 ]
@@ -123,3 +123,16 @@ def test_importing_the_package_imports_no_stage():
             "print(sorted(m for m in sys.modules if m.startswith('genie_exp.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
+
+
+def test_the_api_names_stay_callable_after_every_module_is_imported():
+    """A submodule named like an API function would replace it on the package once imported."""
+    code = ("import importlib, pkgutil, genie_exp\n"
+            "for m in pkgutil.walk_packages(genie_exp.__path__, 'genie_exp.'):\n"
+            "    if not m.name.endswith('__main__'):\n"
+            "        importlib.import_module(m.name)\n"
+            "print([n for n in ('distill', 'quantize', 'evaluate', 'load_quantized', 'save_quantized')\n"
+            "       if not callable(getattr(genie_exp, n))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

@@ -139,7 +139,7 @@ def test_a_read_only_run_dir_is_one_line(tmp_path, fmnist_root):
 
 def test_a_tilde_cache_dir_is_the_home_one_everywhere(tmp_path, fmnist_root):
     home = tmp_path / "home"
-    r = run_cli(*TINY, "distill.iters=2", "recon.iters=2", f"data.root={fmnist_root}", "paths.cache_dir=~/gcache",
+    r = run_cli(*TINY, "distill.iters=2", "recon.iters=2", f"data.root={fmnist_root}", "paths.cache_dir='~/gcache'",
                 f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env={"HOME": str(home)})
     assert r.returncode == 0, r.stderr[-2000:]
     assert not (tmp_path / "~").exists()

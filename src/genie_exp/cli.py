@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from .core import signals
 from .core.errors import UserError, print_error
 from .core.rundir import claim, is_secondary_rank
+from .core.tee import tee_to
 from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
 from .sweep.launchers import launcher_problem
 
@@ -107,7 +108,8 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
     try:
         overrides = OverridesParser.create().parse_overrides(lines)
     except HydraException as e:
-        return f"cannot parse the overrides: {str(e).splitlines()[0]}"
+        return (f"cannot parse the overrides: {str(e).splitlines()[0]} (quote a value that holds characters "
+                f"such as ~ or spaces: key='value')")
     for o in overrides:
         if o.key_or_group == "hydra/launcher" and not o.is_sweep_override():
             problem = launcher_problem(o.get_value_element_as_str(), CONF_DIR / "hydra" / "launcher")
@@ -191,19 +193,24 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def _main(cfg: DictConfig):
+        from hydra.core.hydra_config import HydraConfig
+
+        log_file = Path(HydraConfig.get().runtime.output_dir) / "cli.log"
         if is_multirun():
             job = current_job()
             pin_gpu(job)
-            return run_guarded(task, cfg, job)
-        try:
-            return task(cfg)
-        except UserError as e:
-            rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) if "WORLD_SIZE" in os.environ else "0"
-            print_error(f"{'' if rank == '0' else f'(rank {rank}) '}{e}")
-            sys.exit(2)
-        except signals.Interrupted as e:
-            print_error(e.line())
-            sys.exit(e.exit_code)
+            with tee_to(log_file):
+                return run_guarded(task, cfg, job)
+        with tee_to(log_file):  # the error line belongs in the run's log too
+            try:
+                return task(cfg)
+            except UserError as e:
+                rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) if "WORLD_SIZE" in os.environ else "0"
+                print_error(f"{'' if rank == '0' else f'(rank {rank}) '}{e}")
+                sys.exit(2)
+            except signals.Interrupted as e:
+                print_error(e.line())
+                sys.exit(e.exit_code)
 
     if multirun and not any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in args):
         sys.argv.append(sweep_callback_override())  # learns the sweep dir, collects failed.json at the end

@@ -241,3 +241,38 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
         else:
             raise TypeError(f"unknown keyword '{key}' (valid: {', '.join(sorted(set().union(*fields)))})")
     return objs
+
+
+# ---- which settings decide a result (the report groups runs by them; the caches key by them too) --
+# Everything not listed here can change a run's result, so it is part of the run's fingerprint. These
+# cannot: where files go, how the run is logged or shown, whether it may resume, the benchmark and
+# teacher-training settings (the teacher itself is named in metrics.json), and the seed, which a
+# report shows per run (equal fingerprints, different seeds: repeats of one setting).
+NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
+              "data.workers", "data.batch_size", "distill.cache")
+
+
+def flatten(tree: Any, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}; lists become tuples' text so that they can be compared."""
+    out = {}
+    for k, v in (tree or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = list(v) if isinstance(v, (list, tuple)) else v
+    return out
+
+
+def result_settings(config: dict) -> dict:
+    """The flat settings of a resolved config that can change its result (see NOT_RESULT)."""
+    return {k: v for k, v in sorted(flatten(config).items())
+            if not any(k == n or k.startswith(n + ".") for n in NOT_RESULT) and not k.startswith("hydra")}
+
+
+def fingerprint(settings: dict) -> str:
+    """A short hash of result_settings: equal for repeats of one setting with another seed."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
+from .config import fingerprint, result_settings
 from .core.context import RunContext, resolve_cache_dir
 from .core.distributed import start_world
 from .core.io import ensure_writable, save_json
@@ -22,7 +23,7 @@ from .core.rundir import claim
 from .core.signals import set_stage
 from .data import DataSpec, build_data
 from .distill import calibration_set, save_image_grid, source
-from .evaluate import evaluate
+from .top1 import evaluate
 from .partition import check_user_blocks
 from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
@@ -128,7 +129,9 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     seconds["total"] = time.time() - t0
 
     units = [{"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3), "loss": u["loss"],
-              **({"resumed": True} if u.get("resumed") else {})} for u in result.units]
+              "loss_start": u.get("loss_start"), **({"resumed": True} if u.get("resumed") else {})}
+             for u in result.units]
+    settings = result_settings(OmegaConf.to_container(cfg, resolve=True))
     metrics = {
         "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         # calib: the name of `distill` before 0.2, kept one release
@@ -136,6 +139,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         "n_samples": int(calib.images.shape[0]), "seed": int(cfg.seed), "fp32_top1": fp32_top1,
         "quant_top1": quant_top1, "top1_unit": "fraction", "eval_samples": len(loader.dataset),
         "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn), "world_size": ctx.world.size,
+        "fingerprint": fingerprint(settings), "settings": settings,
         **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }

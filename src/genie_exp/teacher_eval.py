@@ -11,7 +11,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader
 
 from .core.hashing import key_of, weights_digest
-from .evaluate import evaluate
+from .top1 import evaluate
 from .core.io import save_json
 
 

@@ -49,7 +49,5 @@ def set_stage(text: str) -> None:
 def stage(text: str) -> Iterator[None]:
     previous = _stage[0]
     _stage[0] = text
-    try:
-        yield
-    finally:
-        _stage[0] = previous
+    yield  # no `finally`: an exception leaves the innermost stage in place for the line that reports it
+    _stage[0] = previous

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core.errors import UserError, print_error
 from . import collect_failures, collect_metrics, group_rows, html_page, markdown_table, plot_top1
+from .curves import plot_distill_curves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     if failures:
         table += f"\n{len(failures)} failed run(s): " + ", ".join(f["dir"] for f in failures) + "\n"
     (out / "report.md").write_text(table)
-    png = plot_top1(grouped, out / "report.png")
-    (out / "report.html").write_text(html_page(grouped, png.read_bytes(), len(rows), failures))
+    images = {"Top-1 and drop from FP32 against weight bits": plot_top1(grouped, out / "report.png").read_bytes()}
+    curves = plot_distill_curves(grouped, out / "report_distill.png")
+    if curves is not None:
+        images["Distillation loss"] = curves.read_bytes()
+    (out / "report.html").write_text(html_page(grouped, images, len(rows), failures, out))
     print(table, end="")
     print(f"{len(rows)} runs -> {out / 'report.md'}, {out / 'report.png'}, {out / 'report.html'}")
     return 0

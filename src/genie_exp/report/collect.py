@@ -1,22 +1,62 @@
-"""Find metrics.json files and group runs that differ only by seed."""
+"""Find metrics.json files and group the runs that are repeats of one setting.
+
+Two runs are repeats when every setting that can change a result is equal (their fingerprint,
+config.result_settings): only the seed differs. A run's settings come from its metrics.json
+(`settings`), else from the resolved config Hydra kept beside it (`.hydra/config.yaml`), else only the
+few keys every metrics.json has."""
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
+from typing import Any
 
-KEY = ("model", "dataset", "w_bits", "a_bits", "calib", "quantizer", "n_samples")
+from ..config import fingerprint, result_settings
+
+# What every metrics.json has: the settings of a run whose config could not be found
+BASIC = {"model": "model.name", "dataset": "data.name", "w_bits": "quant.w", "a_bits": "quant.a",
+         "calib": "distill.name", "quantizer": "quantizer.name", "n_samples": "distill.samples"}
+SHOWN = set(BASIC.values())  # always their own columns; the other settings only where rows differ
+
+
+def _valid(m: Any) -> bool:
+    return isinstance(m, dict) and all(k in m for k in ("model", "w_bits", "a_bits", "quant_top1", "fp32_top1")) \
+        and all(isinstance(m[k], (int, float)) and not isinstance(m[k], bool) and math.isfinite(m[k])
+                for k in ("quant_top1", "fp32_top1", "w_bits", "a_bits"))
+
+
+def _settings(m: dict, run_dir: Path) -> dict:
+    if isinstance(m.get("settings"), dict):
+        return dict(m["settings"])
+    hydra_cfg = run_dir / ".hydra" / "config.yaml"
+    if hydra_cfg.is_file():
+        try:
+            from omegaconf import OmegaConf
+
+            return result_settings(OmegaConf.to_container(OmegaConf.load(hydra_cfg), resolve=False))
+        except Exception:  # noqa: BLE001 - an unreadable config: fall back to the basic keys
+            pass
+    return {BASIC[k]: m.get(k) for k in BASIC}
 
 
 def collect_metrics(dirs: list[str | Path]) -> list[dict]:
+    """Every readable metrics.json (a dict with the top-1s) under `dirs`; others are skipped."""
     rows = []
     for d in dirs:
         for path in sorted(Path(d).rglob("metrics.json")):
             try:
                 m = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError):
                 continue  # a run that died before writing is not a result
+            if not _valid(m):
+                continue
+            m.setdefault("calib", m.get("distill", "?"))
+            m.setdefault("dataset", "?")
+            m.setdefault("n_samples", 0)
+            m.setdefault("seed", 0)
             m["_path"] = str(path.parent)
+            m["_settings"] = _settings(m, path.parent)
             rows.append(m)
     return rows
 
@@ -27,23 +67,62 @@ def collect_failures(dirs: list[str | Path]) -> list[dict]:
     for d in dirs:
         for path in sorted(Path(d).rglob("failed.json")):
             try:
-                out.append({**json.loads(path.read_text()), "dir": str(path.parent)})
-            except (OSError, json.JSONDecodeError):
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
                 continue
+            if isinstance(record, dict):
+                out.append({**record, "dir": str(path.parent)})
     return out
 
 
+def _total_seconds(r: dict) -> float:
+    s = r.get("seconds")
+    return float(s.get("total", 0.0)) if isinstance(s, dict) else 0.0
+
+
 def group_rows(rows: list[dict]) -> list[dict]:
-    """One row per configuration: mean and std of the top-1s over seeds, the seeds themselves."""
-    groups: dict[tuple, list[dict]] = {}
+    """One row per fingerprint: mean and std of top-1 over seeds, the seeds, the run dirs, and
+    `varying`: the settings (beyond the basic columns) whose values differ between rows."""
+    groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault(tuple(r.get(k) for k in KEY), []).append(r)
+        groups.setdefault(fingerprint(r["_settings"]), []).append(r)
+    varying = _distinguishing(rows)
     out = []
-    for key, runs in groups.items():
+    for fp, runs in groups.items():
         q = [r["quant_top1"] for r in runs]
         f = [r["fp32_top1"] for r in runs]
-        out.append({**dict(zip(KEY, key)), "seeds": sorted(r["seed"] for r in runs),
+        first = runs[0]
+        out.append({**{k: first[k] for k in BASIC}, "fingerprint": fp, "seeds": sorted(r["seed"] for r in runs),
                     "fp32_top1": statistics.mean(f), "quant_top1": statistics.mean(q),
                     "quant_top1_std": statistics.stdev(q) if len(q) > 1 else 0.0,
-                    "seconds": statistics.mean(r["seconds"]["total"] for r in runs)})
-    return sorted(out, key=lambda r: (r["model"], -r["w_bits"], -r["a_bits"], r["quantizer"], r["calib"]))
+                    "drop": statistics.mean(f) - statistics.mean(q),
+                    "seconds": statistics.mean(_total_seconds(r) for r in runs),
+                    "paths": [r["_path"] for r in sorted(runs, key=lambda r: r["seed"])],
+                    "settings": {k: first["_settings"].get(k) for k in varying}, "runs": runs})
+    return sorted(out, key=lambda r: (str(r["model"]), -r["w_bits"], -r["a_bits"], str(r["quantizer"]),
+                                      str(r["calib"]), _order(r["settings"])))
+
+
+def _distinguishing(rows: list[dict]) -> list[str]:
+    """The settings that tell apart runs whose basic columns (model, bits, methods, samples) are equal:
+    a setting that only follows from those (e.g. what `quantizer=rtn` implies) gets no column."""
+    keys = sorted({k for r in rows for k in r["_settings"]} - SHOWN)
+    out = []
+    for k in keys:
+        seen: dict[tuple, set] = {}
+        for r in rows:
+            basic = tuple(str(r.get(b)) for b in BASIC)
+            seen.setdefault(basic, set()).add(json.dumps(r["_settings"].get(k), sort_keys=True, default=str))
+        if any(len(v) > 1 for v in seen.values()):
+            out.append(k)
+    return out
+
+
+def _order(settings: dict) -> tuple:
+    """Numbers in numeric order (250 before 1000), then everything else as text."""
+    return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0, str(v))
+                 for _, v in sorted(settings.items()))
+
+
+def varying_keys(grouped: list[dict]) -> list[str]:
+    return sorted({k for g in grouped for k in g["settings"]})

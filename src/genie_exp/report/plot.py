@@ -1,6 +1,8 @@
-"""report.png: quantized top-1 (%) against weight bits, one line per model x method x activation bits
-(colour: method, marker: model, line style: activation bits), and each model's FP32 top-1 as a grey
-reference line."""
+"""report.png: one column of panels per model. Top: top-1 (%) against weight bits, FP32 as a grey line.
+Bottom: the drop from FP32 in points on a log axis, so that runs within a point of FP32 stay apart
+from each other while RTN's 70-point drops fit too. A line joins only runs of one method and one
+activation bit-width (colour: method and any setting that differs between rows; line style and marker:
+activation bits); error bars are the standard deviation over seeds. One legend for the figure."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,52 +11,68 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-MARKERS = "osD^v<>ph*"  # one per model
-A_STYLES = ("-", "--", ":", "-.")  # one per activation bit-width, highest first
-FP32_STYLES = ("--", "-.", ":", (0, (6, 2, 1, 2)))  # FP32 references: dashed, one pattern per model
+A_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))  # per activation bit-width, highest first
 
 
-def _varies(rows: list[dict], key: str) -> bool:
-    return len({r[key] for r in rows}) > 1
+def method_label(r: dict) -> str:
+    """`distill+quantizer`, plus the settings that differ between the report's rows."""
+    extra = " ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in sorted(r["settings"].items()))
+    return f"{r['calib']}+{r['quantizer']}" + (f" {extra}" if extra else "")
 
 
-def series_label(r: dict, rows: list[dict]) -> str:
-    """`model calib+quantizer A<a>`, plus dataset / sample count only where the report mixes several."""
-    extra = (f" {r['dataset']}" if _varies(rows, "dataset") else "") + \
-        (f" n={r['n_samples']}" if _varies(rows, "n_samples") else "")
-    return f"{r['model']}{extra} {r['calib']}+{r['quantizer']} A{r['a_bits']}"
+def series_label(r: dict, rows: list[dict] = ()) -> str:
+    return f"{r['model']} {method_label(r)} A{r['a_bits']}"
+
+
+def _short(v) -> str:
+    text = str(v)
+    return text if len(text) <= 18 else text[:15] + "..."
+
+
+def _plain(text: str) -> str:
+    """Text as matplotlib should show it: a `$` would start its maths mode."""
+    return str(text).replace("$", r"\$")
 
 
 def plot_top1(rows: list[dict], path: Path) -> Path:
     """`rows` as from `group_rows` (top-1 as fractions); writes a PNG to `path`."""
-    fig = Figure(figsize=(10, 5.2), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    models = sorted({r["model"] for r in rows})
-    marker = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
-    methods = sorted({f"{r['calib']}+{r['quantizer']}" for r in rows})
+    models = sorted({str(r["model"]) for r in rows})
+    methods = sorted({method_label(r) for r in rows})
     colour = {m: f"C{i % 10}" for i, m in enumerate(methods)}
-    a_style = {a: A_STYLES[i % len(A_STYLES)] for i, a in enumerate(sorted({r["a_bits"] for r in rows}, reverse=True))}
-    series: dict[str, list[dict]] = {}
-    for r in rows:
-        series.setdefault(series_label(r, rows), []).append(r)
-    for label, runs in sorted(series.items()):
-        runs = sorted(runs, key=lambda r: r["w_bits"])
-        first = runs[0]
-        ax.errorbar([r["w_bits"] for r in runs], [100 * r["quant_top1"] for r in runs],
-                    yerr=[100 * r.get("quant_top1_std", 0.0) for r in runs],
-                    color=colour[f"{first['calib']}+{first['quantizer']}"], linestyle=a_style[first["a_bits"]],
-                    marker=marker[first["model"]], capsize=3, label=label)
-    for i, m in enumerate(models):
-        fp32 = [r["fp32_top1"] for r in rows if r["model"] == m]
-        ax.axhline(100 * sum(fp32) / len(fp32), color="0.35", linestyle=FP32_STYLES[i % len(FP32_STYLES)],
-                   linewidth=1.2, label=f"{m} FP32")
-    ax.set_xticks(sorted({r["w_bits"] for r in rows}))
-    ax.set_xlabel("weight bits")
-    ax.set_ylabel("top-1 (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the lines stay visible
-    fig.tight_layout()
+    a_bits = sorted({r["a_bits"] for r in rows}, reverse=True)
+    style = {a: A_STYLES[i % len(A_STYLES)] for i, a in enumerate(a_bits)}
+    fig = Figure(figsize=(max(6.0, 4.6 * len(models)) + 2.6, 7.4), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, len(models), squeeze=False, sharex="col")
+    handles = {}
+    for col, model in enumerate(models):
+        top, drop = axes[0][col], axes[1][col]
+        mine = [r for r in rows if str(r["model"]) == model]
+        series: dict[tuple, list[dict]] = {}
+        for r in mine:
+            series.setdefault((method_label(r), r["a_bits"]), []).append(r)
+        for (method, a), runs in sorted(series.items()):
+            runs = sorted(runs, key=lambda r: r["w_bits"])
+            ls, marker = style[a]
+            x = [r["w_bits"] for r in runs]
+            err = [100 * r["quant_top1_std"] for r in runs]
+            kw = dict(color=colour[method], linestyle=ls, marker=marker, capsize=3, markersize=5)
+            h = top.errorbar(x, [100 * r["quant_top1"] for r in runs], yerr=err, **kw)
+            drop.errorbar(x, [max(100 * r["drop"], 0.01) for r in runs], yerr=err, **kw)
+            handles.setdefault(_plain(f"{method}, A{a}"), h)
+        fp32 = sum(r["fp32_top1"] for r in mine) / len(mine)
+        h = top.axhline(100 * fp32, color="0.4", linestyle="--", linewidth=1.1)
+        handles.setdefault("FP32 (each model's)", h)
+        top.set_title(_plain(f"{model} (FP32 {100 * fp32:.2f} %)"), fontsize=10)
+        drop.set_yscale("log")
+        drop.set_xticks(sorted({r["w_bits"] for r in mine}))
+        drop.set_xlabel("weight bits")
+        for ax in (top, drop):
+            ax.grid(alpha=0.3, which="both")
+        if col == 0:
+            top.set_ylabel("top-1 (%)")
+            drop.set_ylabel("drop from FP32 (points, log)")
+    fig.legend(list(handles.values()), list(handles), loc="outside right center", fontsize=8, frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path

@@ -5,6 +5,7 @@ import os
 from typing import Any, Mapping
 
 from ..core.errors import UserError
+from .collect import BASIC
 from ..core.extras import require
 from ..tracking.mode import has_credentials
 
@@ -24,7 +25,10 @@ def row_from_run(run: Any) -> dict | None:
         return None
     seconds = dict(m.get("seconds") or {})
     seconds.setdefault("total", float(summary.get("_runtime", 0.0)))
-    return {**m, "seconds": seconds, "_path": getattr(run, "url", None) or getattr(run, "path", "")}
+    settings = m.get("settings") if isinstance(m.get("settings"), dict) else {v: m.get(k) for k, v in BASIC.items()}
+    row = {"calib": m.get("distill", "?"), "dataset": "?", "n_samples": 0, "seed": 0, **m}
+    return {**row, "seconds": seconds, "_path": getattr(run, "url", None) or getattr(run, "path", ""),
+            "_settings": dict(settings)}
 
 
 def runs_from_wandb(project_path: str, env: Mapping[str, str] = os.environ) -> list[dict]:

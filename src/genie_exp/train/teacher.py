@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from ..data import DataSpec
-from ..evaluate import evaluate
+from ..top1 import evaluate
 from ..models.checkpoint import save_teacher
 
 log = logging.getLogger(__name__)
