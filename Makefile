@@ -30,7 +30,7 @@ run: install data ## the whole pipeline on the embedded default (resnet20, Fashi
 	$(PY) -m genie_exp $(ARGS)
 
 test: install data ## the test suite
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=15
 
 bench: install data ## time each stage against its floor, end to end too (writes experiments/bench/latest.json)
 	$(PY) -m genie_exp.bench $(ARGS)

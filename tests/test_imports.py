@@ -104,6 +104,13 @@ def test_no_import_cycle():
             visit(n)
 
 
+def _last_line_of(code: str) -> str:
+    """`code` in a fresh interpreter (nothing imported yet); the last line it printed."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_the_api_needs_no_hydra():
     """distill + quantize + evaluate on a tiny model, in a fresh process: Hydra is never imported."""
     code = ("import sys, torch, genie_exp\n"
@@ -113,16 +120,13 @@ def test_the_api_needs_no_hydra():
             "q = genie_exp.quantize(m, x, w_bits=4, a_bits=4, iters=2, batch_size=4, progress=False)\n"
             "genie_exp.evaluate(q, x, torch.zeros(8, dtype=torch.long))\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'hydra'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    assert _last_line_of(code) == "[]"
 
 
 def test_importing_the_package_imports_no_stage():
     code = ("import sys, genie_exp\n"
             "print(sorted(m for m in sys.modules if m.startswith('genie_exp.')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
+    assert _last_line_of(code) == "[]"
 
 
 def test_the_api_names_stay_callable_after_every_module_is_imported():
@@ -133,6 +137,4 @@ def test_the_api_names_stay_callable_after_every_module_is_imported():
             "        importlib.import_module(m.name)\n"
             "print([n for n in ('distill', 'quantize', 'evaluate', 'load_quantized', 'save_quantized')\n"
             "       if not callable(getattr(genie_exp, n))])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    assert _last_line_of(code) == "[]"

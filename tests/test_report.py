@@ -49,7 +49,8 @@ def test_report_writes_md_png_and_one_self_contained_html(runs, tmp_path, capsys
     html = (out / "report.html").read_text()
     table = html.split("<table")[1]
     assert table.count("<tr>") == 13 and "data:image/png;base64," in html  # header + 12 configurations
-    assert "drop from FP32" in html and "sortable" in html and "metrics.json" in html  # links to the runs
+    assert "drop from FP32" in html and "sortable" in html
+    assert '<a href="../sweep/3/metrics.json">sweep/3</a>' in html  # a link to each run, named by its path
     assert "http://" not in html and "https://" not in html and "<link" not in html  # nothing to fetch
     assert "x.pt &lt;b&gt;" in html  # escaped
     assert "-> " in capsys.readouterr().out
@@ -85,6 +86,15 @@ def test_series_labels_split_method_and_activation_bits():
                        {**fake_metrics(a=8, calib="noise", quantizer="rtn"), "_path": "b",
                         "_settings": fake_metrics(a=8, calib="noise", quantizer="rtn")["settings"]}])
     assert sorted(series_label(r) for r in rows) == ["resnet20 genie+genie A4", "resnet20 noise+rtn A8"]
+
+
+def test_a_series_line_never_crosses_a_bit_width_it_lacks():
+    from genie_exp.report.plot import _segments
+
+    runs = [{"w_bits": w} for w in (2, 4, 5)]
+    # W3 ran for another setting: no line from W2 to W4; W4 -> W5 are neighbours
+    assert [[r["w_bits"] for r in s] for s in _segments(runs, [2, 3, 4, 5])] == [[2], [4, 5]]
+    assert [[r["w_bits"] for r in s] for s in _segments(runs, [2, 4, 5])] == [[2, 4, 5]]
 
 
 def test_odd_metrics_files_do_not_break_the_report(tmp_path):

@@ -51,6 +51,10 @@ def test_offline_run_holds_config_metrics_images_and_unit_losses(tmp_path, fmnis
     for u in m["units"]:
         assert summary[f"recon/{u['name']}/final_loss"] == pytest.approx(u["loss"])
     assert summary["metrics"]["w_bits"] == 3
+    # flat keys for W&B's own runs table / parallel coordinates
+    assert summary["eval/drop"] == pytest.approx(m["fp32_top1"] - m["quant_top1"])
+    assert (summary["w_bits"], summary["a_bits"], summary["method"]) == (3, 4, "genie")
+    assert summary["fingerprint"] == m["fingerprint"]
     assert s["config"]["quant"]["w"] == 3 and s["config"]["logger"]["name"] == "wandb"
 
 

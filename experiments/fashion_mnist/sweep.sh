@@ -3,7 +3,7 @@
 # rtn / adaround / genie on Genie-D images, plus Genie-M on real images, seeds 0 1 2 (the seed sets
 # the distilled images, the batches and QDrop draws). One multirun per (seed, bit setting), seed-major,
 # so a cut-short sweep still holds whole seeds. Jobs of one seed share one distilled set per model
-# (the calibration cache). Then the report (table, plot, html) over all of it.
+# (the calibration cache). A multirun whose last job has metrics.json is skipped. Then the report (table, plot, html) over all of it.
 #   experiments/fashion_mnist/sweep.sh [SEEDS...]     (default: 0 1 2)
 #   BITS="2,4 3,3" experiments/fashion_mnist/sweep.sh 1 2    (only these W,A settings; default all three)
 set -euo pipefail
@@ -16,9 +16,9 @@ for seed in $SEEDS; do
   for wa in $BITS; do
     set -- ${wa/,/ }
     dir=$OUT/seed$seed-w$1a$2
-    [ -e "$dir/genie/multirun.yaml" ] || $PY -m genie_exp -m +model=resnet20,mobilenetv2 quantizer=rtn,adaround,genie \
+    [ -e "$dir/genie/5/metrics.json" ] || $PY -m genie_exp -m +model=resnet20,mobilenetv2 quantizer=rtn,adaround,genie \
       distill=genie quant.w=$1 quant.a=$2 seed=$seed progress=false hydra.sweep.dir=$dir/genie
-    [ -e "$dir/real/multirun.yaml" ] || $PY -m genie_exp -m +model=resnet20,mobilenetv2 quantizer=genie \
+    [ -e "$dir/real/1/metrics.json" ] || $PY -m genie_exp -m +model=resnet20,mobilenetv2 quantizer=genie \
       distill=real quant.w=$1 quant.a=$2 seed=$seed progress=false hydra.sweep.dir=$dir/real
   done
 done

@@ -31,7 +31,9 @@ def _link(path: str, out_dir: Path) -> str:
     if path.startswith(("http://", "https://")):  # a W&B run
         return f'<a href="{escape(path)}">W&amp;B</a>'
     rel = os.path.relpath(path, out_dir)
-    return f'<a href="{escape(rel)}/metrics.json">{escape(Path(path).name or rel)}</a>'
+    # the path from the report, not the dir's name: a sweep's job dirs are all named 0, 1, 2, ...
+    text = "/".join(part for part in Path(rel).parts if part != "..") or rel
+    return f'<a href="{escape(rel)}/metrics.json">{escape(text)}</a>'
 
 
 def config_table(rows: list[dict], out_dir: Path) -> str:

@@ -66,10 +66,17 @@ class WandbTracker:
 
         units = metrics.get("units", [])
         if units:
-            table = wandb.Table(columns=["name", "kind", "seconds", "loss"],
-                                data=[[u["name"], u["kind"], u["seconds"], u["loss"]] for u in units])
+            table = wandb.Table(columns=["name", "kind", "seconds", "loss_start", "loss"],
+                                data=[[u["name"], u["kind"], u["seconds"], u.get("loss_start"), u["loss"]]
+                                      for u in units])
             self.run.log({"recon/units": table})
         self.run.log({"eval/fp32_top1": metrics["fp32_top1"], "eval/top1": metrics["quant_top1"]})
+        # Flat summary keys: W&B's runs table and parallel-coordinates panel compare runs on these
+        # (the budget keys, recon.iters and the like, are in the run's config).
+        self.run.summary.update({"eval/drop": metrics["fp32_top1"] - metrics["quant_top1"],
+                                 "w_bits": metrics.get("w_bits"), "a_bits": metrics.get("a_bits"),
+                                 "method": metrics.get("quantizer"), "calib": metrics.get("distill"),
+                                 "fingerprint": metrics.get("fingerprint")})
         self.run.summary.update({f"recon/{u['name']}/final_loss": u["loss"] for u in units})
         # The whole result, so `python -m genie_exp.report --wandb` can rebuild the table.
         self.run.summary["metrics"] = {k: metrics[k] for k in SUMMARY_KEYS if k in metrics} | \
