@@ -20,6 +20,7 @@ from .core.io import ensure_writable, save_json
 from .artifact import recipe, save_quantized
 from .core.quiet import quiet_libraries
 from .core.rundir import claim
+from .core.clock import process_age_s
 from .core.signals import set_stage
 from .data import DataSpec, build_data
 from .distill import calibration_set, save_image_grid, source
@@ -75,7 +76,7 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
             logger.append(tracker.lightning_logger())
     ctx = RunContext.from_config(cfg, world, logger, callbacks)
     try:
-        metrics = _stages(cfg, ctx, out_dir, data, teacher, teacher_source, tracker, t0)
+        metrics = _stages(cfg, ctx, out_dir, data, teacher, teacher_source, tracker, t0, multirun)
     except BaseException:
         if tracker is not None:
             tracker.finish(failed=True)
@@ -87,8 +88,13 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
 
 
 def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, teacher: nn.Module,
-            teacher_source: str, tracker: WandbTracker | None, t0: float) -> dict | None:
+            teacher_source: str, tracker: WandbTracker | None, t0: float, multirun: bool) -> dict | None:
     seconds, info = {}, {}
+    # before the first stage: interpreter, imports, config, teacher and data (in a sweep's later jobs
+    # the process is older than the job: from the job's own start then)
+    startup = time.time() - t0 if multirun else process_age_s()
+    if startup is not None:
+        seconds["startup"] = startup
     t = time.time()
     set_stage("distillation")
     calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cfg.model.name)
