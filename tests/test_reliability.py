@@ -34,7 +34,7 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 240) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("sig, code, stage", [(signal.SIGTERM, 143, "distillation, batch 2/2"),
+@pytest.mark.parametrize("sig, code, stage", [(signal.SIGTERM, 143, "distillation, batch "),
                                                (signal.SIGINT, 130, "reconstruction, unit")])
 def test_a_signal_is_an_interruption_and_the_same_command_resumes(sig, code, stage, tmp_path, fmnist_root):
     cache, run = tmp_path / "cache", tmp_path / "run"

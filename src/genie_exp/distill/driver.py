@@ -15,7 +15,7 @@ from ..core.layout import channels_last as nhwc, use_nhwc
 from ..core.progress import trainer_kwargs
 from ..core.quiet import quiet_lightning
 from ..core.rng import derived_seed, seeded
-from ..core.signals import stage
+from ..core.signals import set_stage, stage
 from .cache import BatchStore
 from .module import DistillModule
 from .swing import swing_convolution
@@ -60,8 +60,10 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
     done: dict[int, tuple[torch.Tensor, float]] = {}
     steps: list[int] = []
     cl = use_nhwc(ctx.channels_last, teacher)
+    # stage(): back to the caller's once every group is done; set_stage names each group for its whole
+    # turn, so a signal right after a group is stored still names it
     with frozen(teacher), swing_convolution(teacher, bool(spec.swing)), quiet_lightning(), \
-            nhwc(teacher, enabled=cl):
+            nhwc(teacher, enabled=cl), stage("distillation"):
         for ids in groups[world.rank::world.size]:
             stored = [store.load(b) for b in ids] if store is not None else [None]
             if all(s is not None for s in stored):
@@ -69,8 +71,8 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
                 continue
             # The group's own seed: swing offsets (and zeroq) do not depend on earlier groups, so a
             # restarted run fits the missing groups exactly as an uninterrupted run did.
-            with seeded(derived_seed(ctx.seed, "distill", ids[0])), \
-                    stage(f"distillation, batch {ids[0] + 1}/{n_batches}"):
+            set_stage(f"distillation, batch {ids[0] + 1}/{n_batches}")
+            with seeded(derived_seed(ctx.seed, "distill", ids[0])):
                 module = DistillModule(teacher, method, ids, batch_size, image_size, ctx.seed, int(spec.latent_dim),
                                        float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
                                        channels_last=cl, early_stop=spec.early_stop)

@@ -18,7 +18,7 @@ from ..core.quiet import quiet_lightning
 from ..partition import Plan, plan_units
 from ..quant.layer import act_quantizers, quant_layers
 from ..core.rng import derived_seed, seeded
-from ..core.signals import stage
+from ..core.signals import set_stage, stage
 from .recon_module import ReconModule, fit
 
 if TYPE_CHECKING:
@@ -130,7 +130,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     done = checkpoint.restore(student) if checkpoint is not None else {}
     cl = use_nhwc(ctx.channels_last, teacher)
     shard = to_layout(shard, cl)
-    with quiet_lightning(), nhwc(student, teacher, enabled=cl):
+    # stage(): the stage line goes back to the caller's once every unit is done (set_stage names each)
+    with quiet_lightning(), nhwc(student, teacher, enabled=cl), stage("reconstruction"):
         for index, unit in enumerate(plan.units):
             name = unit.name
             module = student.get_submodule(name)
@@ -141,6 +142,9 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 raise UserError(f"recon: the teacher has no module '{name}' to match the student's unit "
                                 f"(was the student converted from this teacher?)")
             t0 = time.time()
+            # the unit's whole turn (capture, fit, checkpoint) is its stage: a signal at any moment of it,
+            # even right after its checkpoint is written, names this unit
+            set_stage(f"reconstruction, unit {name} ({index + 1}/{len(plan.units)})")
             if act_init_samples:  # the same images on every rank, so the ranks agree on the steps
                 _init_unit_activations(student, module, to_layout(calib[:act_init_samples], cl), device)
             x_fp, y_fp = _capture(teacher, teacher_modules[name], shard, device, want_output=True)
@@ -151,8 +155,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                     layer.freeze()
                 continue
             # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
-            with seeded(derived_seed(ctx.seed, stream, index)), \
-                    stage(f"reconstruction, unit {name} ({index + 1}/{len(plan.units)})"):
+            with seeded(derived_seed(ctx.seed, stream, index)):
                 recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
                                     batch_size=int(cfg_recon.batch_size) // world.size, world=world)
                 _fit_unit(recon, ctx)
