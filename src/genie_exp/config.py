@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from .core.errors import UserError
+from .core.hashing import key_of
 
 
 @dataclass
@@ -243,7 +244,7 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
     return objs
 
 
-# ---- which settings decide a result (the report groups runs by them; the caches key by them too) --
+# ---- which settings decide a result (the report groups runs by them) ------------------------------
 # Everything not listed here can change a run's result, so it is part of the run's fingerprint. These
 # cannot: where files go, how the run is logged or shown, whether it may resume, the benchmark and
 # teacher-training settings (the teacher itself is named in metrics.json), and the seed, which a
@@ -253,7 +254,7 @@ NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train",
 
 
 def flatten(tree: Any, prefix: str = "") -> dict:
-    """{'a': {'b': 1}} -> {'a.b': 1}; lists become tuples' text so that they can be compared."""
+    """{'a': {'b': 1}} -> {'a.b': 1}; tuples become lists, as JSON has them."""
     out = {}
     for k, v in (tree or {}).items():
         key = f"{prefix}{k}"
@@ -272,7 +273,4 @@ def result_settings(config: dict) -> dict:
 
 def fingerprint(settings: dict) -> str:
     """A short hash of result_settings: equal for repeats of one setting with another seed."""
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return key_of(settings)[:12]

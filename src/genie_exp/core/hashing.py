@@ -4,19 +4,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn as nn
+if TYPE_CHECKING:  # torch only where a tensor is hashed: settings keys (the report) need no torch
+    import torch
+    import torch.nn as nn
 
 
 def tensor_digest(x: torch.Tensor) -> str:
     """sha256 of a tensor's bytes (dtype and values; any device, any layout)."""
+    import torch
+
     return hashlib.sha256(x.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()).hexdigest()
 
 
 def weights_digest(model: nn.Module) -> str:
     """sha256 over a model's state dict, names included."""
+    import torch
+
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())

@@ -10,7 +10,7 @@ from typing import Optional
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .plot import method_label
+from .plot import _plain, method_label
 
 
 def _curves(run_dir: str) -> list[list[tuple[int, float]]]:
@@ -43,7 +43,7 @@ def plot_distill_curves(rows: list[dict], path: Path) -> Optional[Path]:
     ax = fig.add_subplot()
     seen = set()
     for i, (r, curves) in enumerate(found):
-        label = str(f"{r['model']} {method_label(r)} seed {r['seeds'][0]}").replace("$", r"\$")
+        label = _plain(f"{r['model']} {method_label(r)} seed {r['seeds'][0]}")
         if label in seen:
             continue
         seen.add(label)
