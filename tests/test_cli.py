@@ -22,7 +22,7 @@ def test_cli_tiny_run_writes_metrics(tmp_path, fmnist_root):
     assert m["units"] and all(u["kind"] in ("block", "layer") for u in m["units"])
     assert sum(u["kind"] == "block" for u in m["units"]) == 17  # every inverted residual block
     assert (out / "distill_samples.png").is_file() and (out / "logs" / "metrics.csv").is_file()
-    assert set(m["seconds"]) >= {"startup", "distill", "recon", "eval", "total"}
+    assert set(m["seconds"]) >= {"startup", "distill", "recon", "eval", "total", "outputs"}
     assert m["seconds"]["startup"] > 0.5  # at least the imports of torch and Lightning
     assert 0.0 <= m["quant_top1"] <= 1.0
     summary = [line for line in r.stdout.splitlines() if "quant top-1" in line]

@@ -46,6 +46,10 @@ class QuantConfig:
     last_layer_bits: Optional[int] = 8  # W and A of the last layer; null = quant.w / quant.a
     fold_bn: bool = False
     calib_samples: int = 256  # images used to initialise activation steps
+    # Which images set the activation steps' initial ranges: `calib` the calibration set; a source name
+    # (genie | real | ...) that source's set (same distill settings), while reconstruction still uses
+    # the calibration set. For studies of where a gap comes from; `real` makes a run few-shot.
+    act_ranges: str = "calib"
     lp: float = 2.4  # norm of the step-size grid search
 
 
@@ -67,6 +71,13 @@ class DistillConfig:
     swing: bool = True
     parallel_batches: int = 1  # batches fitted together in one forward (same per-batch statistics)
     early_stop: Optional[int] = None  # stop a group after this many steps without a 1% better loss
+    # What the generator may draw (genie): `colour` three free channels (the paper's); `grey` one
+    # channel repeated over the model's three inputs; `auto` grey when the teacher's first conv barely
+    # tells its input channels apart (distill/input_prior.py says how that is read from the weights).
+    input_prior: str = "colour"
+    # The generator's last BatchNorm learns a per-channel scale and shift (true) or leaves every channel
+    # at zero mean and unit std (false, the paper's): the data's own input statistics need not be those.
+    output_affine: bool = False
     cache: bool = True
 
 
@@ -249,6 +260,9 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
 # cannot: where files go, how the run is logged or shown, whether it may resume, the benchmark and
 # teacher-training settings (the teacher itself is named in metrics.json), and the seed, which a
 # report shows per run (equal fingerprints, different seeds: repeats of one setting).
+# Switches added after runs were recorded, with the value that reproduces those runs: left at that
+# value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
+SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib"}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 
@@ -268,7 +282,8 @@ def flatten(tree: Any, prefix: str = "") -> dict:
 def result_settings(config: dict) -> dict:
     """The flat settings of a resolved config that can change its result (see NOT_RESULT)."""
     return {k: v for k, v in sorted(flatten(config).items())
-            if not any(k == n or k.startswith(n + ".") for n in NOT_RESULT) and not k.startswith("hydra")}
+            if not any(k == n or k.startswith(n + ".") for n in NOT_RESULT) and not k.startswith("hydra")
+            and not (k in SETTINGS_SINCE and v == SETTINGS_SINCE[k])}
 
 
 def fingerprint(settings: dict) -> str:

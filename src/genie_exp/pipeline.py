@@ -113,8 +113,12 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     set_stage("quantization")
     method = quant_method(cfg.quantizer.name)
     checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib.images, ctx.cache_dir) if method.reconstruct else None
+    act_images = None
+    if str(cfg.quant.act_ranges) not in ("calib", str(cfg.distill.name)):  # a study: ranges from another set
+        spec = OmegaConf.merge(cfg.distill, {"name": str(cfg.quant.act_ranges)})
+        act_images = calibration_set(spec, teacher, data.image_size, ctx, data, cfg.model.name).images
     result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
-                            list(cfg.model.blocks), checkpoint)
+                            list(cfg.model.blocks), checkpoint, act_images)
     seconds["recon"] = time.time() - t
     if method.reconstruct:
         info["plan"] = result.plan.to_dict()
@@ -149,6 +153,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         **info, "units": units,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+    t = time.time()  # after the last evaluation: the artifact and the tracker (metrics.json itself comes last)
     rec = recipe(_model_reference(cfg, data), (3, data.image_size, data.image_size), cfg.quant,
                  result.plan.blocks, result.plan.to_dict())
     save_quantized(result.student, out_dir / "quantized.pt", rec, OmegaConf.to_container(cfg, resolve=True),
@@ -158,6 +163,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     if tracker is not None:
         metrics["wandb_dir"] = str(tracker.dir)
         tracker.log_final(metrics)
+    metrics["seconds"]["outputs"] = round(time.time() - t, 3)
     save_json(metrics, out_dir / "metrics.json")
     if checkpoint is not None:
         # The result is in metrics.json now; a kept checkpoint would make the same command skip the

@@ -21,6 +21,7 @@ def _choice(value, key: str, choices) -> None:
 
 def validate(cfg: Any) -> None:
     from .data import DATASETS
+    from .distill.input_prior import INPUT_PRIORS
     from .distill.sources import SOURCES
     from .models import list_models
     from .quant.methods import METHODS
@@ -35,6 +36,10 @@ def validate(cfg: Any) -> None:
     _choice(str(cfg.trainer.precision), "trainer.precision", PRECISIONS)
     _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
     _choice(str(cfg.recon.act_init), "recon.act_init", ACT_INITS)
+    _choice(str(cfg.distill.input_prior), "distill.input_prior", INPUT_PRIORS)
+    _choice(str(cfg.quant.act_ranges), "quant.act_ranges", ["calib"] + list(SOURCES))
+    if str(cfg.quant.act_ranges) != "calib" and str(cfg.recon.act_init) == "per_unit":
+        raise UserError("quant.act_ranges sets the ranges up front; it does not go with recon.act_init=per_unit")
     if cfg.trainer.get("ddp_backend") is not None:
         _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     for key, (lo, hi, integer) in NUMBERS.items():

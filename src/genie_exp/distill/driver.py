@@ -17,6 +17,7 @@ from ..core.quiet import quiet_lightning
 from ..core.rng import derived_seed, seeded
 from ..core.signals import set_stage, stage
 from .cache import BatchStore
+from .input_prior import wants_grey
 from .module import DistillModule
 from .swing import swing_convolution
 
@@ -60,6 +61,7 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
     done: dict[int, tuple[torch.Tensor, float]] = {}
     steps: list[int] = []
     cl = use_nhwc(ctx.channels_last, teacher)
+    grey = method == "genie" and wants_grey(str(spec.input_prior), teacher)
     # stage(): back to the caller's once every group is done; set_stage names each group for its whole
     # turn, so a signal right after a group is stored still names it
     with frozen(teacher), swing_convolution(teacher, bool(spec.swing)), quiet_lightning(), \
@@ -75,7 +77,8 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
             with seeded(derived_seed(ctx.seed, "distill", ids[0])):
                 module = DistillModule(teacher, method, ids, batch_size, image_size, ctx.seed, int(spec.latent_dim),
                                        float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
-                                       channels_last=cl, early_stop=spec.early_stop)
+                                       channels_last=cl, early_stop=spec.early_stop, grey=grey,
+                                       output_affine=bool(spec.output_affine))
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
                 kwargs = trainer_kwargs(ctx.show_progress, label, precision=ctx.precision, **ctx.trainer_devices)
                 kwargs["callbacks"] += list(ctx.callbacks)

@@ -28,7 +28,8 @@ class DistillModule(pl.LightningModule):
     def __init__(self, teacher: nn.Module, method: str, batch_ids: Sequence[int], batch_size: int,
                  image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
                  lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
-                 channels_last: bool = False, early_stop: Optional[int] = None):
+                 channels_last: bool = False, early_stop: Optional[int] = None, grey: bool = False,
+                 output_affine: bool = False):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
@@ -40,7 +41,7 @@ class DistillModule(pl.LightningModule):
             g = torch.Generator().manual_seed(batch_seed(seed, b))
             if method == "genie":
                 torch.manual_seed(batch_seed(seed, b))  # the generator's own initialisation
-                gens.append(Generator(latent_dim, image_size))
+                gens.append(Generator(latent_dim, image_size, grey=grey, affine=output_affine))
                 params.append(nn.Parameter(torch.randn(batch_size, latent_dim, generator=g)))
             elif method == "zeroq":
                 params.append(nn.Parameter(torch.randn(batch_size, 3, image_size, image_size, generator=g)))

@@ -18,6 +18,8 @@ from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
 from .driver import distill_images
 
 log = logging.getLogger(__name__)
+# distill settings added after sets were cached, with the value that reproduces those sets
+KEY_SINCE = {"early_stop": None, "input_prior": "colour", "output_affine": False}
 
 
 @dataclass
@@ -43,6 +45,16 @@ def spec_dict(spec: Any) -> dict:
     return OmegaConf.to_container(spec, resolve=True)
 
 
+def cache_spec(spec: Any, precision: str) -> dict:
+    """The settings a distilled set is cached under: a switch left at its KEY_SINCE value is left
+    out (the key of the sets made before it existed), the precision is in (other numerics, other images)."""
+    key_spec = spec_dict(spec)
+    for k, off in KEY_SINCE.items():
+        if key_spec.get(k, off) == off:
+            key_spec.pop(k, None)
+    return with_precision(key_spec, precision)
+
+
 def _noise(spec, teacher, image_size, ctx, data, model_name) -> CalibSet:
     return CalibSet(noise_images(int(spec.samples), image_size, ctx.seed), "off")
 
@@ -58,10 +70,7 @@ def _distilled(spec, teacher, image_size, ctx: RunContext, data, model_name) -> 
     ranks share the batches and gather the set; rank 0 alone writes the cache."""
     n, batch = int(spec.samples), int(spec.batch_size)
     shape = (n, 3, image_size, image_size)
-    key_spec = spec_dict(spec)
-    if key_spec.get("early_stop") is None:  # off: the key of the sets made before the switch existed
-        key_spec.pop("early_stop", None)
-    key_spec = with_precision(key_spec, ctx.precision)  # other numerics, other images
+    key_spec = cache_spec(spec, ctx.precision)
     key = cache_key(teacher, key_spec, ctx.seed, image_size)
     use_cache = bool(spec.cache) and ctx.cache_dir is not None
     path = cache_path(ctx.cache_dir, model_name, spec.name, key) if ctx.cache_dir is not None else None

@@ -41,9 +41,11 @@ def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[s
 
 
 def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: str, recon: Any, ctx: RunContext,
-                   user_blocks: Sequence[str] = (), checkpoint: Optional[ReconCheckpoint] = None) -> QuantResult:
+                   user_blocks: Sequence[str] = (), checkpoint: Optional[ReconCheckpoint] = None,
+                   act_images: Optional[torch.Tensor] = None) -> QuantResult:
     """`quant` and `recon`: QuantConfig / ReconConfig (or their config nodes); `method`: genie |
-    adaround | rtn. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py)."""
+    adaround | rtn. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py).
+    `act_images`: other images to set the activation steps' initial ranges from (quant.act_ranges)."""
     m = quant_method(method)
     device = next(teacher.parameters()).device
     example = calib[:2].to(device)
@@ -55,7 +57,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
                       last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp)
     per_unit = m.reconstruct and recon.act_init == "per_unit"
     if not per_unit:  # per_unit: each unit's steps are set just before its reconstruction
-        calibrate_activations(student, calib.to(device), int(quant.calib_samples))
+        ranges = calib if act_images is None else act_images
+        calibrate_activations(student, ranges.to(device), int(quant.calib_samples))
     units: list[dict] = []
     if m.reconstruct:
         units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
