@@ -41,7 +41,7 @@ def test_ranges_come_from_the_other_images_when_given():
     assert all(w > 3 * p for w, p in zip(wide, plain))  # ten times wider inputs, far wider steps
 
 
-def test_config_checks_and_fingerprint(tmp_path):
+def test_config_checks_and_fingerprint():
     cfg = compose_cfg("quant.act_ranges=real")
     validate(cfg)
     with pytest.raises(UserError, match="quant.act_ranges 'imagenet'"):

@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 import torch
 import torch.nn as nn
 
+from ..config import SETTINGS_SINCE
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..core.hashing import with_precision
@@ -18,8 +19,9 @@ from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
 from .driver import distill_images
 
 log = logging.getLogger(__name__)
-# distill settings added after sets were cached, with the value that reproduces those sets
-KEY_SINCE = {"early_stop": None, "input_prior": "colour", "output_affine": False}
+# distill settings added after sets were cached, with the value that reproduces those sets: the later
+# switches are config.SETTINGS_SINCE's (one list for cache keys and fingerprints); early_stop predates it
+KEY_SINCE = {"early_stop": None, **{k.split(".", 1)[1]: v for k, v in SETTINGS_SINCE.items() if k.startswith("distill.")}}
 
 
 @dataclass
