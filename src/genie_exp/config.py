@@ -78,6 +78,10 @@ class DistillConfig:
     # The generator's last BatchNorm learns a per-channel scale and shift (true) or leaves every channel
     # at zero mean and unit std (false, the paper's): the data's own input statistics need not be those.
     output_affine: bool = False
+    # Weight of a cross-entropy term that pulls the teacher's output on image i of the set toward class
+    # i mod num_classes: a class-balanced, confidently classified set (0: off, the paper's loss, which
+    # leaves the class mix to chance). distill/class_loss.py.
+    class_loss: float = 0.0
     cache: bool = True
 
 
@@ -179,6 +183,7 @@ NUMBERS = {
     "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, None, True),
     "distill.parallel_batches": (1, None, True), "distill.latent_dim": (1, None, True),
     "distill.lr_latent": (0, None, False), "distill.lr_generator": (0, None, False), "distill.lr_pixels": (0, None, False),
+    "distill.class_loss": (0, None, False),
     "recon.iters": (0, None, True), "recon.batch_size": (1, None, True),
     "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
     "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
@@ -262,7 +267,8 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
 # report shows per run (equal fingerprints, different seeds: repeats of one setting).
 # Switches added after runs were recorded, with the value that reproduces those runs: left at that
 # value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
-SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib"}
+SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
+                  "distill.class_loss": 0.0}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 

@@ -85,9 +85,14 @@ class BNStatsLoss:
 
     def forward(self, teacher: nn.Module, images: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(bn_loss, image_loss), each (G,): BN term summed over layers, image term toward N(0, 1)."""
+        bn, img, _ = self.forward_with_output(teacher, images, groups)
+        return bn, img
+
+    def forward_with_output(self, teacher: nn.Module, images: torch.Tensor, groups: int):
+        """forward's two terms and the teacher's output (for a loss on the logits)."""
         self.groups, self.terms = groups, []
-        teacher(images)
+        out = teacher(images)
         bn = torch.stack(self.terms).sum(0)
         mean, std = group_stats(images, groups)
         img = stat_loss(mean, std, torch.zeros_like(mean[0]), torch.ones_like(std[0]), images.shape[0] // groups)
-        return bn, img
+        return bn, img, out

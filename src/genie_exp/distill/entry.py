@@ -25,9 +25,9 @@ def distill(model: nn.Module, samples: int = _D.samples, batch_size: int = _D.ba
     method: genie (Genie-D: a generator and latents fitted to the model's BatchNorm statistics) |
     zeroq (the pixels fitted) | noise (Gaussian). Real images are your own tensor: pass them to
     `quantize` directly. Other keywords: any field of DistillConfig (lr_latent, lr_generator,
-    lr_pixels, latent_dim, swing, parallel_batches, early_stop). `cache_dir`: keep the set (and each
-    finished batch) there, keyed by the model's weights and every setting, as the CLI does. The model
-    comes back on its own device, in eval mode."""
+    lr_pixels, latent_dim, swing, parallel_batches, early_stop, input_prior, output_affine,
+    class_loss). `cache_dir`: keep the set (and each finished batch) there, keyed by the model's
+    weights and every setting, as the CLI does. The model comes back on its own device, in eval mode."""
     methods = [name for name in SOURCES if name != "real"]
     if method not in methods:
         raise UserError(f"distill(method='{method}'): choose from {', '.join(methods)} (real images are your "

@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from ..core.errors import UserError
 from .bn_stats import BNStatsLoss
+from .class_loss import class_loss
 from .generator import Generator
 from .schedules import Plateau, StepDecay
 
@@ -29,13 +30,14 @@ class DistillModule(pl.LightningModule):
                  image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
                  lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
                  channels_last: bool = False, early_stop: Optional[int] = None, grey: bool = False,
-                 output_affine: bool = False):
+                 output_affine: bool = False, class_weight: float = 0.0):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
         self.method, self.batch_ids, self.batch_size = method, list(batch_ids), batch_size
         self.lr_latent, self.lr_generator, self.lr_pixels, self.patience = lr_latent, lr_generator, lr_pixels, patience
         self.stats = BNStatsLoss(teacher)
+        self.class_weight = float(class_weight)  # distill.class_loss (0: the paper's loss)
         gens, params = [], []
         for b in self.batch_ids:
             g = torch.Generator().manual_seed(batch_seed(seed, b))
@@ -89,8 +91,12 @@ class DistillModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int):
         opt = self.optimizers()
-        bn, img = self.stats.forward(self.teacher, self.images(), self.groups)
+        bn, img, logits = self.stats.forward_with_output(self.teacher, self.images(), self.groups)
         per_batch = bn + img
+        if self.class_weight:
+            ce = class_loss(logits, self.batch_ids, self.batch_size)
+            per_batch = per_batch + self.class_weight * ce
+            self.log("distill/class_loss", ce.mean())
         total = per_batch.sum()
         if not torch.isfinite(total):
             bad = [self.batch_ids[i] for i, v in enumerate(per_batch.detach().tolist()) if not math.isfinite(v)]
