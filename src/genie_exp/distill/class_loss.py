@@ -4,7 +4,8 @@ teacher's cross-entropy on it toward that class is added to the BN-statistics lo
 Why: the BN loss alone leaves the class mix to chance and the teacher unsure of the images (on the
 embedded mobilenetv2: confidence 0.77 against 0.93 on real images, two classes at a third of their
 share; experiments/depthwise/README.md). Labels follow the image's index in the whole set, so the set is
-balanced whatever the batch size, and a batch gets the same labels however batches are grouped."""
+balanced whatever the batch size, and a batch gets the same labels however batches are grouped.
+Measured there at weight 0.1: +1.5 points at 500 reconstruction steps, -0.9 at 1,000; off by default."""
 from __future__ import annotations
 
 from typing import Sequence
