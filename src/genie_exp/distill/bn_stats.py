@@ -83,13 +83,9 @@ class BNStatsLoss:
             h.remove()
         self.handles = []
 
-    def forward(self, teacher: nn.Module, images: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(bn_loss, image_loss), each (G,): BN term summed over layers, image term toward N(0, 1)."""
-        bn, img, _ = self.forward_with_output(teacher, images, groups)
-        return bn, img
-
-    def forward_with_output(self, teacher: nn.Module, images: torch.Tensor, groups: int):
-        """forward's two terms and the teacher's output (for a loss on the logits)."""
+    def forward(self, teacher: nn.Module, images: torch.Tensor, groups: int):
+        """(bn_loss, image_loss, output): the two terms, each (G,), BN term summed over layers, image term
+        toward N(0, 1); and the teacher's output, for a loss on its logits."""
         self.groups, self.terms = groups, []
         out = teacher(images)
         bn = torch.stack(self.terms).sum(0)

@@ -91,7 +91,7 @@ class DistillModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int):
         opt = self.optimizers()
-        bn, img, logits = self.stats.forward_with_output(self.teacher, self.images(), self.groups)
+        bn, img, logits = self.stats.forward(self.teacher, self.images(), self.groups)
         per_batch = bn + img
         if self.class_weight:
             ce = class_loss(logits, self.batch_ids, self.batch_size)
