@@ -39,7 +39,46 @@ BAD = [
     (["quant.ww=3"], ["unknown key 'quant.ww'", "w", "a"]),
     (["-m", "quant.w=2,9"], ["quant.w", "9"]),
     (["distill=foo"], ["unknown distill 'foo'", "noise", "real"]),
+    (["seed=-5"], ["seed must be an integer from 0 to 4294967295", "-5"]),
 ]
+
+# Caught while the command line is composed (cli.preflight), before Hydra or any stage runs; the CLI
+# prints the line as `error: ...` and exits 2 (the cases above run the whole command).
+PREFLIGHT = [
+    (["seed=100000000000000000000"], ["seed must be an integer from 0 to"]),
+    (["trainer.accelerator=tpu"], ["unknown trainer.accelerator 'tpu'", "cpu", "gpu"]),
+    (["trainer.devices=lots"], ["trainer.devices must be auto", "'lots'"]),
+    (["trainer.devices=2"], ["trainer.devices=2 needs trainer=ddp"]),
+    (["recon.iters=0"], ["recon.iters must be an integer from 1 to 1000000"]),
+    (["recon.iters=1000000000000"], ["recon.iters must be an integer from 1 to 1000000"]),
+    (["distill.iters=1000000000000"], ["distill.iters must be an integer from 1 to 1000000"]),
+    (["+model.kwargs.foo=1"], ["model.kwargs.foo: resnet20 takes no such keyword", "width"]),
+    (["+model=mobilenetv2", "+model.kwargs.depth=3"], ["model.kwargs.depth", "width_mult"]),
+    (["model=custom"], ["write +model=custom"]),
+]
+if not torch.cuda.is_available():
+    PREFLIGHT += [(["trainer.accelerator=gpu"], ["trainer.accelerator=gpu: no GPU is visible"]),
+                  (["trainer.precision=16-mixed"], ["trainer.precision=16-mixed needs a GPU", "bf16-mixed"])]
+
+
+@pytest.mark.parametrize("args,needles", PREFLIGHT, ids=[" ".join(a) for a, _ in PREFLIGHT])
+def test_mistakes_are_found_before_the_run(args, needles):
+    from genie_exp.cli import preflight
+
+    reason = preflight(args, "config")
+    assert reason is not None and "\n" not in reason
+    for n in needles:
+        assert n in reason, reason
+
+
+def test_run_dir_under_home(tmp_path, fmnist_root):
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run_cli("hydra.run.dir='~/runs/x'", "model.pretrained=false", "distill=noise", "quantizer=rtn",
+                "distill.samples=8", "quant.calib_samples=8", "data.eval_samples=16", "progress=false",
+                f"data.root={fmnist_root}", cwd=work, env={"HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "runs" / "x" / "metrics.json").is_file() and not (work / "~").exists()
 
 
 @pytest.mark.parametrize("args,needles", BAD, ids=[" ".join(a) for a, _ in BAD])

@@ -194,3 +194,99 @@ def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
     os.utime(old, (past, past))
     save_json({"a": 1}, tmp_path / "m.json")
     assert not old.exists() and fresh.exists()  # a recent one may belong to a live writer
+
+
+def test_a_fresh_temp_file_of_a_dead_writer_is_removed(tmp_path):
+    from genie_exp.core.io import save_json
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    theirs = tmp_path / f".m.json.{dead.pid}-1.abc.tmp"  # named by its writer, which is gone
+    live = tmp_path / f".m.json.{os.getpid()}.def.tmp"  # this process: a live writer
+    for p in (theirs, live):
+        p.write_text("half")
+    save_json({"a": 1}, tmp_path / "m.json")
+    assert not theirs.exists() and live.exists()
+
+
+@pytest.fixture
+def other_process():
+    """A live process that is not a genie-exp run."""
+    proc = subprocess.Popen(["sleep", "60"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_a_lock_whose_pid_was_reused_is_taken_over(tmp_path, other_process):
+    from genie_exp.core.locks import process_start, try_lock
+    from genie_exp.core.rundir import LOCK, claim
+
+    if process_start(other_process.pid) is None:
+        pytest.skip("no /proc start times here")
+    lock = tmp_path / LOCK
+    lock.write_text(f"{other_process.pid} 1")  # the killed run's pid now belongs to another process
+    assert claim(tmp_path) == lock and lock.read_text().split()[0] == str(os.getpid())
+    held = tmp_path / "held.lock"
+    held.write_text(f"{other_process.pid} {process_start(other_process.pid)}")  # its own, live lock
+    assert try_lock(held) == other_process.pid
+
+
+def test_a_live_runs_recon_checkpoint_is_not_taken_over(tmp_path, capsys, other_process):
+    from genie_exp.core.locks import process_start
+    from genie_exp.recon.checkpoint import ReconCheckpoint
+    from test_resume import _models
+
+    teacher, student, _ = _models()
+    ckpt = ReconCheckpoint(tmp_path / "recon" / "k.pt")
+    ckpt.lock.parent.mkdir(parents=True)
+    ckpt.lock.write_text(f"{other_process.pid} {process_start(other_process.pid) or ''}".strip())
+    ReconCheckpoint(ckpt.path).path.write_bytes(b"the other run's progress")
+    assert ckpt.restore(student) == {} and "in use by another run" in capsys.readouterr().out
+    ckpt.save(student, [{"name": "conv1"}])
+    ckpt.discard()
+    assert ckpt.path.read_bytes() == b"the other run's progress"  # neither read, replaced nor removed
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_the_imports_is_one_line(sig, code, tmp_path):
+    proc = _start(["progress=false", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path, tmp_path / "cache")
+    time.sleep(1.0)  # torch and Lightning take several seconds to import
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err[-2000:]
+    assert err.count("\n") == 1 and err.startswith("error: interrupted by ") and "Traceback" not in err
+
+
+def test_a_damaged_cached_teacher_is_trained_again(tmp_path, fmnist_root, capsys):
+    from conftest import compose_cfg
+    from genie_exp.data import build_data
+    from genie_exp.teachers import load_teacher, teacher_path
+
+    cfg = compose_cfg("+model=resnet18", f"data.root={fmnist_root}", f"paths.cache_dir={tmp_path}",
+                      "train.epochs=1", "train.max_batches=1", "data.eval_samples=16", "progress=false")
+    data = build_data(cfg.data)
+    path = teacher_path(cfg, data)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"half a teacher")
+    teacher, where = load_teacher(cfg, data)
+    assert where == str(path) and "unusable" in capsys.readouterr().out
+    assert torch.load(path, weights_only=True)["meta"]["model"] == "resnet18"
+
+
+def test_a_resumed_run_keeps_every_attempts_curves(tmp_path):
+    from genie_exp.pipeline import _keep_previous_logs, merge_attempt_logs
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "metrics.csv").write_text("step,recon/conv1/loss\n0,1.5\n")  # the killed attempt
+    _keep_previous_logs(tmp_path)
+    assert not (logs / "metrics.csv").exists()  # Lightning would have deleted it
+    merge_attempt_logs(logs)  # the resumed attempt had nothing left to fit: it logged nothing
+    assert (logs / "metrics.csv").read_text().splitlines() == ["step,recon/conv1/loss", "0,1.5"]
+    _keep_previous_logs(tmp_path)
+    (logs / "metrics.csv").write_text("step,recon/fc/loss\n3,0.5\n")
+    merge_attempt_logs(logs)
+    assert (logs / "metrics.csv").read_text().splitlines() == ["step,recon/conv1/loss,recon/fc/loss", "0,1.5,",
+                                                               "3,,0.5"]
+    assert not list(logs.glob("attempt-*.csv"))

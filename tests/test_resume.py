@@ -69,7 +69,10 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, fmnist_root, isolated_cac
     assert m["quant_top1"] == r["quant_top1"]
     assert [(u["name"], u["loss"]) for u in m["units"]] == [(u["name"], u["loss"]) for u in r["units"]]
     assert not list((isolated_cache / "recon").glob("*.pt"))  # finished: the checkpoint is gone
-    assert (tmp_path / "run" / "logs.1" / "metrics.csv").is_file()  # the killed attempt's curves kept
+    curves = (tmp_path / "run" / "logs" / "metrics.csv").read_text().splitlines()
+    first_unit = f"recon/{r['units'][0]['name']}/loss"
+    assert first_unit in curves[0].split(",")  # the killed attempt's curves are kept (that unit ran then)
+    assert not list((tmp_path / "run" / "logs").glob("attempt-*.csv"))
 
 
 # ---- reconstruction checkpoints in-process -------------------------------------------------------

@@ -45,6 +45,16 @@ def test_bit_sweep_distils_once_logs_a_wandb_group_and_reports(tmp_path, fmnist_
         assert run["display_name"] == f"resnet20-w{m['w_bits']}a4-genie-genie"
         assert run["run_group"] == "sweep" and {"resnet20", f"w{m['w_bits']}a4"} <= set(run["tags"])
 
+    # The same command again (a killed sweep restarted): finished jobs are skipped, and say so.
+    stamps = {p: p.stat().st_mtime_ns for p in sweep.rglob("metrics.json")}
+    again = run_cli("-m", "quant.w=3,4", f"data.root={fmnist_root}", *TINY, f"hydra.sweep.dir={sweep}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("already done: ") == 2 and "skipped (resume=false runs it again)" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in sweep.rglob("metrics.json")} == stamps
+    redo = run_cli("-m", "quant.w=3", "resume=false", f"data.root={fmnist_root}", *TINY, f"hydra.sweep.dir={sweep}")
+    assert redo.returncode == 0 and "already done" not in redo.stdout, redo.stderr[-3000:]
+    assert (sweep / "0" / "metrics.json").stat().st_mtime_ns != stamps[sweep / "0" / "metrics.json"]
+
     assert report_main([str(sweep)]) == 0
     md = (sweep / "report.md").read_text()
     assert "W3A4" in md and "W4A4" in md

@@ -1,11 +1,15 @@
 """`python -m genie_exp [overrides]` (also the `genie-exp` command): the whole pipeline under Hydra
-(see conf/config.yaml), a thin shell over pipeline.run."""
+(see conf/config.yaml), a thin shell over pipeline.run. Nothing heavy is imported before the signal
+handlers are in place (core/signals.run_command)."""
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
-def main(cfg: DictConfig) -> dict | None:
+def main(cfg: "DictConfig") -> dict | None:
     from hydra.core.hydra_config import HydraConfig
 
     from .pipeline import run, summary_line
@@ -17,10 +21,16 @@ def main(cfg: DictConfig) -> dict | None:
     return metrics
 
 
-def cli() -> None:
+def _start() -> None:
     from .cli import hydra_entry
 
     hydra_entry(main)
+
+
+def cli() -> None:
+    from .core.signals import run_command
+
+    run_command(_start)
 
 
 if __name__ == "__main__":

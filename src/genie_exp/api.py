@@ -4,9 +4,9 @@
     qmodel = genie_exp.quantize(model, images, w_bits=2, a_bits=4)  # Genie-M: the fake-quantized model
     top1 = genie_exp.evaluate(qmodel, test_images, test_labels)
 
-Every keyword's default is the CLI's, read from the dataclasses in config.py (the one place defaults
-live); any other field of DistillConfig / QuantConfig / ReconConfig is a keyword too, or pass one
-config object per stage. The functions call the same stages as the CLI (distill/, recon/stage.py)."""
+The settings are one config object per stage (DistillConfig / QuantConfig / ReconConfig, whose
+defaults are the CLI's: config.py is the one place defaults live); a keyword overrides just the field
+it names, and any field is a keyword. The functions call the same stages as the CLI (distill/, recon/stage.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,13 +16,17 @@ from typing import Any, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .artifact import load_quantized, model_reference, recipe, save_quantized
-from .config import QuantConfig, ReconConfig, TrainerConfig, check_bits, check_fields, with_options
+from .artifact import load_quantized, recipe, save_quantized
+from .config import NUMBERS, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_fields, check_number, with_options
 from .core.context import RunContext
+from .core.devices import parse_device
 from .core.errors import UserError
+from .core.inputs import check_blocks, check_images, check_labels, check_model, check_runs_on, device_of, restored
+from .top1 import count_correct
 from .distill.entry import distill
+from .models.reference import reference_of
 
-_Q, _R, _T = QuantConfig, ReconConfig, TrainerConfig
+_T = TrainerConfig
 __all__ = ["distill", "quantize", "evaluate", "load_quantized", "save_quantized", "QuantReport"]
 
 
@@ -37,46 +41,68 @@ class QuantReport:
     seconds: float
 
 
-def quantize(model: nn.Module, calib: torch.Tensor, w_bits: int = _Q.w, a_bits: int = _Q.a, method: str = "genie",
-             iters: int = _R.iters, batch_size: int = _R.batch_size, seed: int = 0, *, blocks: Sequence[str] = (),
-             device: Any = None, progress: bool = True, precision: str = _T.precision,
+def configs_for(quant: Optional[QuantConfig], recon: Optional[ReconConfig], options: dict,
+                **given: Any) -> tuple[QuantConfig, ReconConfig]:
+    """The settings `quantize` runs with: the config objects passed (else the defaults), then every
+    keyword the caller gave (None: not given) on the field it names, and nothing else."""
+    for obj, cls, name in ((quant, QuantConfig, "quant"), (recon, ReconConfig, "recon")):
+        if obj is not None and not isinstance(obj, cls):
+            raise UserError(f"quantize: {name}= must be a genie_exp.config.{cls.__name__}, got {type(obj).__name__}")
+    named = {"w_bits": ("quant", "w"), "a_bits": ("quant", "a"), "iters": ("recon", "iters"),
+             "batch_size": ("recon", "batch_size")}
+    fields: dict = {"quant": {}, "recon": {}}
+    for key, value in given.items():
+        if value is not None:
+            group, field = named[key]
+            fields[group][field] = value
+    q0 = dataclasses.replace(quant or QuantConfig(), **fields["quant"])
+    r0 = dataclasses.replace(recon or ReconConfig(), **fields["recon"])
+    qcfg, rcfg = with_options([q0, r0], options, [QuantConfig, ReconConfig])
+    check_bits(qcfg.w, "w_bits")
+    check_bits(qcfg.a, "a_bits")
+    check_fields(qcfg, "quant")
+    check_fields(rcfg, "recon")
+    return qcfg, rcfg
+
+
+def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None, a_bits: Optional[int] = None,
+             method: str = "genie", iters: Optional[int] = None, batch_size: Optional[int] = None, seed: int = 0, *,
+             blocks: Sequence[str] = (), device: Any = None, progress: bool = True, precision: str = _T.precision,
              channels_last: Optional[bool] = None, quant: Optional[QuantConfig] = None,
              recon: Optional[ReconConfig] = None, **options: Any) -> nn.Module:
     """A fake-quantized copy of `model` (eval mode, on `device`), calibrated on the images `calib`.
 
-    method: genie (Genie-M: rounding and weight steps learned jointly, block by block) | adaround
+    The settings are `quant` / `recon` (QuantConfig / ReconConfig; the defaults when not given), with
+    every keyword given on top of the field it names: w_bits / a_bits are quant.w / quant.a, iters /
+    batch_size are recon.iters / recon.batch_size, and any other keyword is a field of QuantConfig
+    (first_layer_bits, fold_bn, calib_samples, ...) or ReconConfig (lr_rounding, qdrop_prob, act_init,
+    ...). method: genie (Genie-M: rounding and weight steps learned jointly, block by block) | adaround
     (the same reconstruction, steps fixed) | rtn (round to nearest). `blocks`: class names to
-    reconstruct as blocks (by default the graph decides; see README). Other keywords: any field of
-    QuantConfig (first_layer_bits, fold_bn, calib_samples, ...) or ReconConfig (lr_rounding,
-    qdrop_prob, act_init, ...). The report (plan, per-unit losses, seconds) is `qmodel.genie_report`."""
+    reconstruct as blocks (by default the graph decides; see README). The report (plan, per-unit
+    losses, seconds) is `qmodel.genie_report`. `model` comes back as it was (device, modes, weights)."""
     from .quant.methods import quant_method
     from .recon.stage import quantize_model
 
     m = quant_method(method)
-    check_bits(w_bits, "w_bits")
-    check_bits(a_bits, "a_bits")
-    q0 = dataclasses.replace(quant or QuantConfig(), w=int(w_bits), a=int(a_bits))
-    r0 = dataclasses.replace(recon or ReconConfig(), iters=iters, batch_size=batch_size)
-    qcfg, rcfg = with_options([q0, r0], options, [QuantConfig, ReconConfig])
-    check_fields(qcfg, "quant")
-    check_fields(rcfg, "recon")
-    if not isinstance(calib, torch.Tensor) or calib.dim() != 4 or calib.shape[0] < 1:
-        raise UserError("quantize: calib must be a tensor of images (N, C, H, W)")
+    qcfg, rcfg = configs_for(quant, recon, options, w_bits=w_bits, a_bits=a_bits, iters=iters,
+                             batch_size=batch_size)
+    check_number(seed, "seed", *NUMBERS["seed"])
+    check_model(model, "quantize")
+    calib = check_images(calib, "quantize: calib")
+    user_blocks = check_blocks(blocks, "quantize")
     if m.reconstruct and rcfg.batch_size > calib.shape[0]:
         raise UserError(f"quantize: batch_size={rcfg.batch_size} is larger than the {calib.shape[0]} calibration images")
     ctx = RunContext.local(device, seed, progress, precision,
                            _T.channels_last if channels_last is None else channels_last)
-    home = _device_of(model)
+    check_runs_on(model, calib, "quantize")
     t0 = time.time()
-    try:
-        result = quantize_model(model.to(ctx.device).eval(), calib, qcfg, method, rcfg, ctx, list(blocks))
-    finally:
-        model.to(home)
+    with restored(model):
+        result = quantize_model(model.to(ctx.device).eval(), calib, qcfg, method, rcfg, ctx, user_blocks)
     student = result.student
-    student.genie_report = QuantReport(method, int(w_bits), int(a_bits), result.plan.summary(), result.units,
+    student.genie_report = QuantReport(method, int(qcfg.w), int(qcfg.a), result.plan.summary(), result.units,
                                        round(time.time() - t0, 3))
     # what save_quantized stores next to the state (the class is imported again on load)
-    student.genie_recipe = recipe(model_reference(model), calib.shape[1:], qcfg, result.plan.blocks,
+    student.genie_recipe = recipe(reference_of(model), calib.shape[1:], qcfg, result.plan.blocks,
                                   result.plan.to_dict())
     return student
 
@@ -84,21 +110,16 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: int = _Q.w, a_bits: 
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256,
              device: Any = None) -> float:
-    """Top-1 accuracy of `model` on (images, labels), as a fraction in [0, 1]."""
-    if len(images) != len(labels):
-        raise UserError(f"evaluate: {len(images)} images but {len(labels)} labels")
-    dev = torch.device(device) if device is not None else _device_of(model)
-    was_training = model.training
-    model.eval()
+    """Top-1 accuracy of `model` on (images, labels), as a fraction in [0, 1] (tensors or NumPy
+    arrays). Non-finite logits are an error, not a class."""
+    check_model(model, "evaluate")
+    images = check_images(images, "evaluate: images")
+    labels = check_labels(labels, len(images), "evaluate: labels")
+    check_number(batch_size, "evaluate: batch_size", 1, None, True)
+    dev = parse_device(device) if device is not None else device_of(model)
     correct = 0
-    try:
+    with restored(model):
+        model.eval()
         for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-            correct += int((model(x.to(dev)).argmax(1).cpu() == y.cpu()).sum())
-    finally:
-        model.train(was_training)
-    return correct / max(len(labels), 1)
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
+            correct += count_correct(model(x.to(dev)), y, "evaluate")
+    return correct / len(labels)

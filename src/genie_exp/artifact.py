@@ -37,13 +37,6 @@ def recipe(model_ref: dict, input_shape: Any, quant: Any, blocks: list[str], pla
             "plan": _plain(plan or {})}
 
 
-def model_reference(obj: nn.Module) -> dict:
-    """A reference to `obj`'s class for a rebuild: `load_quantized` imports it and calls it with no
-    arguments (pass `model=` to load_quantized when the class needs some)."""
-    cls = type(obj)
-    return {"kind": "target", "target": f"{cls.__module__}.{cls.__qualname__}", "kwargs": {}, "factory": False}
-
-
 def layer_codes(student: nn.Module) -> dict[str, dict]:
     """Per QuantLayer: bits, integer weight codes (uint8, zero point included), per-channel step and
     zero point, and the rounding mode they come from."""
@@ -124,21 +117,40 @@ def read_artifact(path: str | Path) -> dict:
         raise UserError(f"{path} is not a genie-exp quantized model (no '{FORMAT}' format tag)")
     if int(blob.get("version", 0)) > VERSION:
         raise UserError(f"{path} has format version {blob['version']}; this genie-exp reads up to {VERSION}")
+    problem = _recipe_problem(blob)
+    if problem:
+        raise UserError(f"quantized model {path}: {problem} (a damaged or edited file)")
     return blob
 
 
-def build_fp_model(ref: dict) -> nn.Module:
-    """The FP architecture an artifact refers to, with random weights."""
-    if ref.get("kind") == "registry":
-        from .models import create_model
+def _bits_ok(v: Any, optional: bool = False) -> bool:
+    return (optional and v is None) or (isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 8)
 
-        return create_model(ref["name"], num_classes=int(ref["num_classes"]), image_size=int(ref["image_size"]),
-                            **dict(ref.get("kwargs") or {}))
-    if ref.get("kind") == "target":
-        from .models.user import build_user_model
 
-        return build_user_model(ref["target"], dict(ref.get("kwargs") or {}), bool(ref.get("factory", False)))
-    raise UserError(f"quantized model: unknown model reference {ref!r}")
+def _recipe_problem(blob: dict) -> Optional[str]:
+    """What in the stored recipe cannot have come from genie-exp (None: nothing)."""
+    c, shape = blob.get("convert"), blob.get("input_shape")
+    if not isinstance(c, dict) or not isinstance(blob.get("model"), dict) or not isinstance(blob.get("state"), dict):
+        return "its model, convert or state entry is missing"
+    for key in ("w_bits", "a_bits", "first_layer_bits"):
+        if not _bits_ok(c.get(key)):
+            return f"convert.{key}={c.get(key)!r} is not an integer from 2 to 8"
+    for key in ("second_input_bits", "last_layer_bits"):
+        if not _bits_ok(c.get(key), optional=True):
+            return f"convert.{key}={c.get(key)!r} is not an integer from 2 to 8 or null"
+    if not isinstance(c.get("lp"), (int, float)) or isinstance(c.get("lp"), bool) or not c["lp"] > 0:
+        return f"convert.lp={c.get('lp')!r} is not a number above 0"
+    if not isinstance(c.get("blocks"), list) or not all(isinstance(b, str) for b in c["blocks"]):
+        return "convert.blocks is not a list of class names"
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and 0 < v <= 4096 for v in shape)):
+        return f"input_shape={shape!r} is not (channels, height, width)"
+    for name, entry in (blob.get("layers") or {}).items():
+        if not isinstance(entry, dict) or not _bits_ok(entry.get("bits")):
+            return f"layers.{name}.bits is not an integer from 2 to 8"
+    for name, entry in (blob.get("activations") or {}).items():
+        if not isinstance(entry, dict) or not _bits_ok(entry.get("bits")):
+            return f"activations.{name}.bits is not an integer from 2 to 8"
+    return None
 
 
 def load_quantized(path: str | Path, model: Optional[nn.Module] = None, device: Any = "cpu") -> nn.Module:
@@ -149,7 +161,12 @@ def load_quantized(path: str | Path, model: Optional[nn.Module] = None, device: 
     from .quant.fold import fold_batchnorm
 
     blob = read_artifact(path)
-    fp = copy.deepcopy(model) if model is not None else build_fp_model(blob["model"])
+    if model is not None:
+        fp = copy.deepcopy(model)
+    else:
+        from .models.reference import build_from_reference
+
+        fp = build_from_reference(blob["model"], f"quantized model {path}: model.target")
     fp = fp.cpu().eval()
     c = blob["convert"]
     example = torch.zeros(2, *blob["input_shape"])

@@ -6,6 +6,7 @@ mistake ends in one line naming the problem and the valid choices, not a multi-l
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -131,6 +132,9 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
             return problem
     overrides = [o for o in overrides if not o.key_or_group.startswith("hydra")]
     for o in overrides:
+        if o.key_or_group == "model" and o.type.name == "CHANGE":
+            return (f"write +model={o.get_value_element_as_str() if not o.is_sweep_override() else '...'} (with a +: "
+                    f"model is not in the defaults list, so a model is added, not replaced)")
         group = o.key_or_group
         if (CONF_DIR / group).is_dir() and "." not in group:
             values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
@@ -162,6 +166,24 @@ def _is_multirun_command(args: list[str]) -> bool:
     return any(a in HYDRA_FLAGS_OK for a in args) or "hydra.mode=MULTIRUN" in args
 
 
+RUN_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+_PLAIN_PATH = re.compile(r"^[\w/.\-]+$")
+
+
+def expand_home(args: list[str]) -> list[str]:
+    """`hydra.run.dir=~/x` as $HOME/x: Hydra would make a folder literally named `~` (while the run dir
+    lock, which expands it, would sit elsewhere)."""
+    out = []
+    for a in args:
+        key, sep, value = a.partition("=")
+        bare = value.strip("'\"")
+        if sep and key.lstrip("+") in RUN_DIR_KEYS and bare.startswith("~"):
+            path = os.path.expanduser(bare)
+            a = f"{key}={path}" if _PLAIN_PATH.match(path) else f"{key}='{path}'"
+        out.append(a)
+    return out
+
+
 def _explicit_run_dir(args: list[str]) -> Optional[Path]:
     for a in args:
         if a.startswith("hydra.run.dir="):
@@ -177,6 +199,7 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
     job failed; an interrupted job stops the sweep. A single run stops at the mistake."""
     signals.install()
     register_configs()
+    sys.argv[1:] = expand_home(sys.argv[1:])
     args = sys.argv[1:]
     reason = preflight(args, config_name)
     if reason:

@@ -179,12 +179,15 @@ class Config:
 
 # ---- valid ranges of the numbers above (the CLI's validate.py and the Python API check them) ----
 # key -> (lowest allowed, highest allowed, integer?); None: no bound
+SEED_MAX = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
+MAX_STEPS = 10**6  # per batch / unit: 50x the paper's 20,000; beyond it a run is a typo, not a budget
 NUMBERS = {
-    "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, None, True),
+    "seed": (0, SEED_MAX, True),
+    "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, MAX_STEPS, True),
     "distill.parallel_batches": (1, None, True), "distill.latent_dim": (1, None, True),
     "distill.lr_latent": (0, None, False), "distill.lr_generator": (0, None, False), "distill.lr_pixels": (0, None, False),
     "distill.class_loss": (0, None, False),
-    "recon.iters": (0, None, True), "recon.batch_size": (1, None, True),
+    "recon.iters": (1, MAX_STEPS, True), "recon.batch_size": (1, None, True),
     "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
     "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
     "recon.warmup": (0, 1, False), "recon.qdrop_prob": (0, 1, False),

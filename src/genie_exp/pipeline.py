@@ -4,6 +4,8 @@ It builds the run context once and chains the stages (distill/, recon/stage.py, 
 Hydra CLI (__main__.py) and the bench call it, the Python API (api.py) calls the stages directly."""
 from __future__ import annotations
 
+import io
+import json
 import logging
 import time
 from pathlib import Path
@@ -16,13 +18,14 @@ from omegaconf import DictConfig, OmegaConf
 from .config import fingerprint, result_settings
 from .core.context import RunContext, resolve_cache_dir
 from .core.distributed import start_world
-from .core.io import ensure_writable, save_json
+from .core.io import atomic_write, ensure_writable, save_json
 from .artifact import recipe, save_quantized
 from .core.quiet import quiet_libraries
 from .core.rundir import claim
 from .core.clock import process_age_s
 from .core.signals import set_stage
 from .data import DataSpec, build_data
+from .models.reference import config_reference
 from .distill import calibration_set, save_image_grid, source
 from .top1 import evaluate
 from .partition import check_user_blocks
@@ -44,11 +47,18 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
 
     With trainer=ddp and several devices every rank runs this; rank 0 alone evaluates, writes files
     and logs, and returns the metrics (the other ranks return None)."""
+    set_stage("preparing the run")  # imports done: from here a signal unwinds (core/signals.py)
     validate(cfg)
     quiet_libraries()
+    out_dir = Path(out_dir)
+    if multirun and bool(cfg.resume):
+        done = finished_run(out_dir, cfg)
+        if done is not None:  # a rerun of a killed sweep: this job had finished
+            print(f"already done: {out_dir / 'metrics.json'} holds this job's result (fingerprint "
+                  f"{done['fingerprint']}, seed {done['seed']}); skipped (resume=false runs it again)", flush=True)
+            return done
     t0 = time.time()
     pl.seed_everything(int(cfg.seed), verbose=False)
-    out_dir = Path(out_dir)
     # A disk that cannot be written fails here, in one line, not after the expensive stages.
     ensure_writable(resolve_cache_dir(cfg.paths.cache_dir), "paths.cache_dir")
     ensure_writable(out_dir, "run dir")
@@ -154,7 +164,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     t = time.time()  # after the last evaluation: the artifact and the tracker (metrics.json itself comes last)
-    rec = recipe(_model_reference(cfg, data), (3, data.image_size, data.image_size), cfg.quant,
+    rec = recipe(config_reference(cfg.model, data.num_classes, data.image_size), (3, data.image_size, data.image_size), cfg.quant,
                  result.plan.blocks, result.plan.to_dict())
     save_quantized(result.student, out_dir / "quantized.pt", rec, OmegaConf.to_container(cfg, resolve=True),
                    {k: metrics[k] for k in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "seed",
@@ -164,6 +174,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         metrics["wandb_dir"] = str(tracker.dir)
         tracker.log_final(metrics)
     metrics["seconds"]["outputs"] = round(time.time() - t, 3)
+    merge_attempt_logs(out_dir / "logs")
     save_json(metrics, out_dir / "metrics.json")
     if checkpoint is not None:
         # The result is in metrics.json now; a kept checkpoint would make the same command skip the
@@ -172,24 +183,57 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     return metrics
 
 
-def _model_reference(cfg: DictConfig, data: DataSpec) -> dict:
-    """How load_quantized builds this run's FP architecture again."""
-    kwargs = OmegaConf.to_container(cfg.model.kwargs, resolve=True) or {}
-    if cfg.model.name == "custom":
-        return {"kind": "target", "target": cfg.model.target, "kwargs": kwargs, "factory": bool(cfg.model.factory)}
-    return {"kind": "registry", "name": cfg.model.name, "num_classes": data.num_classes,
-            "image_size": data.image_size, "kwargs": kwargs}
+def finished_run(out_dir: Path, cfg: DictConfig) -> dict | None:
+    """The metrics in `out_dir` when they are a finished run of exactly this setting and seed."""
+    try:
+        metrics = json.loads((out_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    settings = result_settings(OmegaConf.to_container(cfg, resolve=True))
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("quant_top1"), (int, float)):
+        return None
+    if metrics.get("fingerprint") != fingerprint(settings) or metrics.get("seed") != int(cfg.seed):
+        return None
+    return metrics
 
 
 def _keep_previous_logs(out_dir: Path) -> None:
     """A run restarted in the same run dir would have Lightning delete the killed attempt's
-    logs/metrics.csv; move that attempt's logs to logs.1 (logs.2, ...) instead."""
-    logs = out_dir / "logs"
-    if logs.is_dir() and any(logs.iterdir()):
+    logs/metrics.csv: keep it as logs/attempt-K.csv until merge_attempt_logs folds it back in."""
+    current = out_dir / "logs" / "metrics.csv"
+    if current.is_file():
         k = 1
-        while (out_dir / f"logs.{k}").exists():
+        while (current.parent / f"attempt-{k}.csv").exists():
             k += 1
-        logs.rename(out_dir / f"logs.{k}")
+        current.rename(current.parent / f"attempt-{k}.csv")
+
+
+def merge_attempt_logs(logs: Path) -> None:
+    """logs/metrics.csv: the rows of every earlier attempt of this run (oldest first), then this one's
+    (a resumed run that had nothing left to fit still has its curves there)."""
+    import csv
+
+    attempts = sorted(logs.glob("attempt-*.csv"), key=lambda p: int(p.stem.split("-")[1]))
+    if not attempts:
+        return
+    rows, header = [], []
+    for path in [*attempts, logs / "metrics.csv"]:
+        if path.is_file():
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                header += [k for k in reader.fieldnames or [] if k not in header]
+                rows += list(reader)
+
+    def write(f) -> None:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+        f.write(text.getvalue().encode())
+
+    atomic_write(logs / "metrics.csv", write)
+    for path in attempts:
+        path.unlink()
 
 
 def summary_line(m: dict) -> str:

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from .core.context import resolve_cache_dir
 from .core.errors import UserError
 from .core.io import load_torch
 from .data import DataSpec
-from .models import create_model
 from .models.checkpoint import load_weights, state_dict_of
-from .models.user import build_user_model
+from .models.reference import build_from_reference, config_reference
 
 log = logging.getLogger(__name__)
 ZOO_DIR = Path(__file__).parent / "models" / "zoo"
@@ -28,10 +27,7 @@ def zoo_name(model: str, dataset: str) -> str:
 
 def build_model(cfg: DictConfig, data: DataSpec) -> nn.Module:
     """The architecture, with random weights (no checkpoint is read here)."""
-    kwargs = OmegaConf.to_container(cfg.model.kwargs, resolve=True) or {}
-    if cfg.model.name == "custom":
-        return build_user_model(cfg.model.target, kwargs, bool(cfg.model.get("factory", False)))
-    return create_model(cfg.model.name, num_classes=data.num_classes, image_size=data.image_size, **kwargs)
+    return build_from_reference(config_reference(cfg.model, data.num_classes, data.image_size))
 
 
 def teacher_path(cfg: DictConfig, data: DataSpec) -> Path | None:
@@ -64,10 +60,21 @@ def load_teacher(cfg: DictConfig, data: DataSpec) -> tuple[nn.Module, str]:
     if not cfg.model.pretrained:
         return model.eval(), "random"
     path = teacher_path(cfg, data)
+    if path.is_file() and path.parent != ZOO_DIR:  # trained on first use: a damaged file is trained again
+        try:
+            return _loaded(model, path), str(path)
+        except UserError as e:
+            log.warning("cached teacher %s is unusable (%s): training it again", path, e)
+            print(f"warning: the cached teacher {path} is unusable ({e}); training it again", flush=True)
+            path.unlink(missing_ok=True)
     if not path.is_file():
         from .train import train_teacher
         log.info("no teacher for %s on %s yet: training one (cached at %s)", cfg.model.name, data.name, path)
         train_teacher(cfg, data, model, path)
+    return _loaded(model, path), str(path)
+
+
+def _loaded(model: nn.Module, path: Path) -> nn.Module:
     load_weights(model, state_dict_of(load_torch(path, "teacher checkpoint"), "teacher checkpoint"),
                  f"teacher checkpoint {path}")
-    return model.eval(), str(path)
+    return model.eval()

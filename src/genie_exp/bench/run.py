@@ -12,6 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..data import build_data
+from ..core.signals import set_stage
 from ..core.devices import pick_device
 from ..core.io import save_json
 from ..teachers import load_teacher
@@ -35,6 +36,7 @@ def _ratio(a: float, b: float) -> float:
 def bench(cfg: DictConfig) -> dict:
     """Measure, print and write `cfg.bench.out` (JSON). The end-to-end run distils afresh
     (no calibration cache, no resume) into a temporary run dir."""
+    set_stage("bench")
     quiet_libraries()
     b = cfg.bench
     reps, warmup = int(b.reps), int(b.warmup)

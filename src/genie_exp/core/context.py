@@ -10,10 +10,22 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from .devices import pick_device, trainer_devices
+from .devices import parse_device, pick_device, trainer_devices
 from .distributed import SINGLE, World
+from .errors import UserError
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+
+
+def check_precision(precision: Any, device: torch.device, key: str = "trainer.precision") -> str:
+    """One of PRECISIONS that `device` runs as asked: on a CPU, Lightning would run 16-mixed as bf16
+    while the run recorded 16-mixed."""
+    value = str(precision)
+    if value not in PRECISIONS:
+        raise UserError(f"unknown {key} '{value}' (choose from: {', '.join(PRECISIONS)})")
+    if value == "16-mixed" and device.type != "cuda":
+        raise UserError(f"{key}=16-mixed needs a GPU (on the CPU autocast runs bfloat16): use {key}=bf16-mixed")
+    return value
 
 
 def resolve_cache_dir(path: Optional[str | os.PathLike]) -> Optional[Path]:
@@ -47,12 +59,9 @@ class RunContext:
     def local(cls, device: Any = None, seed: int = 0, progress: bool = True, precision: str = "32-true",
               channels_last: bool = False, cache_dir: Any = None) -> "RunContext":
         """One process, for the Python API: the best device unless told, nothing logged."""
-        if precision not in PRECISIONS:
-            from .errors import UserError
-
-            raise UserError(f"unknown precision '{precision}' (choose from: {', '.join(PRECISIONS)})")
-        dev = pick_device("auto") if device is None else torch.device(device)
-        return cls(device=dev, precision=precision, progress=progress, seed=int(seed),
+        dev = pick_device("auto") if device is None else parse_device(device)
+        precision = check_precision(precision, dev, "precision")
+        return cls(device=dev, precision=precision, progress=bool(progress), seed=int(seed),
                    channels_last=bool(channels_last), cache_dir=resolve_cache_dir(cache_dir))
 
     @property

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import re
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 
 from .errors import UserError
+from .locks import holder_alive, token
 
 
 def atomic_write(path: Path, write) -> None:
@@ -24,11 +26,18 @@ def atomic_write(path: Path, write) -> None:
 STALE_TMP_SECONDS = 3600  # a temp file this old beside its target was left by a killed writer
 
 
+def _writer_gone(temp: Path, target: Path) -> bool:
+    """A temp file's name holds its writer (`.<name>.<pid>-<start>.<random>.tmp`): is that process gone?"""
+    middle = temp.name[len(target.name) + 2:-len(".tmp")].split(".")
+    pid, _, start = middle[0].partition("-")
+    return len(middle) == 2 and pid.isdigit() and not holder_alive(int(pid), start or None)
+
+
 def _clear_stale_temps(path: Path) -> None:
     now = time.time()
     for old in path.parent.glob(f".{path.name}.*.tmp"):
         try:
-            if now - old.stat().st_mtime > STALE_TMP_SECONDS:
+            if _writer_gone(old, path) or now - old.stat().st_mtime > STALE_TMP_SECONDS:
                 old.unlink()
         except OSError:
             pass  # another process's, or already gone
@@ -48,7 +57,8 @@ def _atomic(path: Path, write) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _clear_stale_temps(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+        writer = token().replace(" ", "-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer}.", suffix=".tmp")
     except OSError as e:
         raise UserError(f"cannot write to {path.parent}: {e.strerror or e}") from None
     try:
@@ -70,8 +80,20 @@ def save_torch(obj: Any, path: Path) -> None:
     _atomic(path, lambda f: torch.save(obj, f))
 
 
+def finite_json(obj: Any) -> Any:
+    """`obj` with every NaN/inf float as None: strict JSON readers refuse NaN."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
 def save_json(obj: Any, path: Path) -> None:
-    _atomic(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()))
+    text = json.dumps(finite_json(obj), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    _atomic(path, lambda f: f.write(text.encode()))
 
 
 def ensure_writable(directory: str | Path, what: str) -> Path:

@@ -5,12 +5,15 @@ SIGTERMException is a SystemExit without a code) and 1 without a message on Ctrl
 far (finished distillation batches, reconstruction checkpoints) stays, so the same command resumes."""
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT (Ctrl-C)"}
-_stage = ["starting"]  # what the run is doing, for the line that says where it stopped
+STARTUP = "start-up"
+_stage = [STARTUP]  # what the run is doing, for the line that says where it stopped
 
 
 class Interrupted(BaseException):
@@ -32,6 +35,13 @@ class Interrupted(BaseException):
 def _raise(signum, _frame) -> None:
     # One interruption is enough: a second Ctrl-C while we unwind must not cut the clean-up short.
     signal.signal(signum, signal.SIG_IGN)
+    if _stage[0] == STARTUP:
+        # Still importing: an exception raised inside a C extension's import (torch's) can abort the
+        # process, and nothing has been written yet, so say it and leave at once.
+        from .errors import print_error
+
+        print_error(Interrupted(signum).line())
+        os._exit(128 + signum)
     raise Interrupted(signum)
 
 
@@ -51,3 +61,18 @@ def stage(text: str) -> Iterator[None]:
     _stage[0] = text
     yield  # no `finally`: an exception leaves the innermost stage in place for the line that reports it
     _stage[0] = previous
+
+
+def run_command(start: Callable[[], None]) -> None:
+    """A command line's whole life under the handlers, its imports included: `start` imports what it
+    needs and runs; a signal before its own handling (hydra_entry's) is one line and 128 + signal,
+    not a traceback (Ctrl-C) or silence (SIGTERM)."""
+    install()
+    set_stage(STARTUP)
+    try:
+        start()
+    except Interrupted as e:
+        from .errors import print_error
+
+        print_error(e.line())
+        sys.exit(e.exit_code)

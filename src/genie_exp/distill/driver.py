@@ -84,7 +84,8 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
                 kwargs = trainer_kwargs(ctx.show_progress, label, precision=ctx.precision, **ctx.trainer_devices)
                 kwargs["callbacks"] += list(ctx.callbacks)
                 trainer = pl.Trainer(limit_train_batches=iters, logger=ctx.logger, log_every_n_steps=10, **kwargs)
-                trainer.fit(module, train_dataloaders=[0] * iters)
+                with module.stats:  # the BN hooks come off the teacher also when the fit fails
+                    trainer.fit(module, train_dataloaders=[0] * iters)
             images = module.final_images().cpu().contiguous()
             steps.append(module.steps_run)
             for b, part, loss in zip(ids, images.split(batch_size), module.last_loss.cpu().tolist()):

@@ -84,10 +84,6 @@ class DistillModule(pl.LightningModule):
         groups = self.optimizers().optimizer.param_groups
         self.plateaus = [Plateau(g, self.patience) for g in groups[: self.groups]]
         self.decays = [StepDecay(g) for g in groups[self.groups:]]
-        self.stats.__enter__()
-
-    def on_train_end(self) -> None:
-        self.stats.__exit__()
 
     def training_step(self, batch, batch_idx: int):
         opt = self.optimizers()

@@ -5,9 +5,10 @@ blocks, seed). The run dir is not used: its default name holds a timestamp, so a
 find it. Read back with weights_only=True like every other checkpoint."""
 from __future__ import annotations
 
+import atexit
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn as nn
@@ -16,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..core.hashing import key_of, safe_name, tensor_digest, weights_digest, with_precision
 from ..core.errors import UserError
 from ..core.io import load_torch, save_torch
+from ..core.locks import release, try_lock
 from ..core.rng import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
@@ -38,16 +40,43 @@ def checkpoint_path(cache_dir: str | Path, key: str) -> Path:
 
 
 class ReconCheckpoint:
-    """`restore` before the first unit, `save` after each one, `discard` once metrics.json exists."""
+    """`restore` before the first unit, `save` after each one, `discard` once metrics.json exists.
+
+    One process at a time owns a checkpoint (a lock file beside it, core/locks.py): a second run of
+    the same setting on the same cache reconstructs without it rather than taking over a live run's
+    progress (and reporting that run's units as its own)."""
 
     def __init__(self, path: Path, resume: bool = True):
         self.path, self.resume = Path(path), resume
+        self.lock = self.path.with_name(self.path.name + ".lock")
+        self.owned: Optional[bool] = None  # decided on first use
+
+    def _own(self) -> bool:
+        if self.owned is None:
+            holder = try_lock(self.lock)
+            self.owned = holder is None
+            if self.owned:
+                atexit.register(release, self.lock)
+            else:
+                print(f"note: recon checkpoint {self.path} is in use by another run (pid {holder}); this run "
+                      f"reconstructs without it", flush=True)
+        return self.owned
 
     @classmethod
     def for_run(cls, cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, cache_dir: Path) -> "ReconCheckpoint":
         return cls(checkpoint_path(cache_dir, recon_key(teacher, calib, cfg)), bool(cfg.resume))
 
+    def follow(self, world: Any) -> None:
+        """In a DDP world rank 0 alone takes the lock; every rank then uses the checkpoint or not as
+        rank 0 does (the ranks must agree on which units are done)."""
+        if world.size == 1:
+            return
+        flag = torch.tensor([1.0 if world.is_main and self._own() else 0.0])
+        self.owned = bool(world.all_gather(flag)[0, 0] > 0.5)
+
     def save(self, student: nn.Module, results: list[dict]) -> None:
+        if not self._own():
+            return
         # Everything that decides the student's output is in its state dict (quantizer modes too).
         state = {k: v.detach().cpu() for k, v in student.state_dict().items()}
         save_torch({"version": VERSION, "state": state, "results": results, "rng": rng_state()}, self.path)
@@ -55,7 +84,7 @@ class ReconCheckpoint:
     def restore(self, student: nn.Module) -> dict[str, dict]:
         """Load a previous run's progress into `student`; the finished units' results by name
         ({} if there is none, resume=false, or it is damaged / does not fit: then start over)."""
-        if not self.resume or not self.path.is_file():
+        if not self._own() or not self.resume or not self.path.is_file():
             return {}
         try:
             ckpt = load_torch(self.path, "recon checkpoint")
@@ -93,5 +122,7 @@ class ReconCheckpoint:
             raise UserError("it holds no random state")
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self._own():
+            self.path.unlink(missing_ok=True)
+            release(self.lock)
 

@@ -11,6 +11,7 @@ and read once per chunk. The maths per step is the paper's: one Adam step on one
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Optional
 
 import pytorch_lightning as pl
@@ -29,6 +30,7 @@ from ..quant.weight import WeightQuantizer
 # How many chunks (Lightning steps) a unit's reconstruction is cut into: the progress bar moves and the
 # losses are checked for NaN/inf and logged once per chunk.
 CHUNKS = 50
+ESTIMATE_FROM_S = 600.0  # a reconstruction projected to take longer says so after its first chunk
 
 
 def default_chunk(iters: int) -> int:
@@ -45,7 +47,7 @@ class ReconModule(pl.LightningModule):
 
     def __init__(self, unit: nn.Module, name: str, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor,
                  cfg: Any, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None,
-                 chunk: Optional[int] = None, world: World = SINGLE):
+                 chunk: Optional[int] = None, world: World = SINGLE, estimate_units: int = 0):
         super().__init__()
         self.automatic_optimization = False
         self.unit = unit
@@ -66,6 +68,8 @@ class ReconModule(pl.LightningModule):
         self.anneal_weight_step = bool(cfg.anneal_weight_step)
         self.learn_weight_step = bool(learn_weight_step)
         self.log_name = f"recon/{name}/loss"
+        # > 0: after the first chunk, say how long that many units of this size would take, if long
+        self.estimate_units = int(estimate_units)
 
         self.layers: list[QuantLayer] = quant_layers(unit)
         self.weight_qs: list[WeightQuantizer] = [layer.weight_quantizer for layer in self.layers]
@@ -158,6 +162,7 @@ class ReconModule(pl.LightningModule):
         stop = min(self.iters, start + self.chunk)
         if start >= stop:
             return None
+        t0 = time.perf_counter()
         indices = torch.randint(self.x_q.shape[0], (stop - start, self.batch_size), device=self.x_q.device)
         recs, totals = [], []
         for t, idx in zip(range(start, stop), indices):
@@ -168,7 +173,17 @@ class ReconModule(pl.LightningModule):
         self._totals[start:stop] = torch.stack(totals)
         self.check_finite(stop)
         self._log(start, stop)
+        if batch_idx == 0 and self.estimate_units and self.world.is_main:
+            self._announce((time.perf_counter() - t0) / (stop - start))
         return None
+
+    def _announce(self, step_seconds: float) -> None:
+        total = step_seconds * self.iters * self.estimate_units
+        if total > ESTIMATE_FROM_S:
+            hours = total / 3600
+            span = f"{hours:.1f} h" if hours >= 1 else f"{total / 60:.0f} min"
+            print(f"reconstruction: about {span} for {self.estimate_units} unit(s) at {self.iters} steps each "
+                  f"({1000 * step_seconds:.1f} ms per step on {self.x_q.device.type})", flush=True)
 
     def step(self, t: int, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Optimizer step `t` on the cached images `idx`; returns its (reconstruction, total) loss."""

@@ -127,6 +127,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     student.to(device).eval()
     teacher.to(device).eval()
     results: list[dict] = []
+    if checkpoint is not None:
+        checkpoint.follow(world)
     done = checkpoint.restore(student) if checkpoint is not None else {}
     cl = use_nhwc(ctx.channels_last, teacher)
     shard = to_layout(shard, cl)
@@ -156,8 +158,10 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 continue
             # Its own seed: the unit sees the same numbers whether or not earlier units ran in this process.
             with seeded(derived_seed(ctx.seed, stream, index)):
+                first = not any("seconds" in r and not r.get("resumed") for r in results)
                 recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
-                                    batch_size=int(cfg_recon.batch_size) // world.size, world=world)
+                                    batch_size=int(cfg_recon.batch_size) // world.size, world=world,
+                                    estimate_units=len(plan.units) - index if first else 0)
                 _fit_unit(recon, ctx)
             del x_fp, x_q, y_fp
             first, last = recon.loss_summary()

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..core.context import RunContext
+from ..core.errors import UserError
 from ..partition import Plan, plan_units
 from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
@@ -47,6 +48,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
     adaround | rtn. `checkpoint` makes the reconstruction resumable (see recon/checkpoint.py).
     `act_images`: other images to set the activation steps' initial ranges from (quant.act_ranges)."""
     m = quant_method(method)
+    if not bool(torch.isfinite(calib).all()):  # RTN would return an all-NaN model without a word
+        raise UserError("quantize: the calibration images hold NaN/inf values")
     device = next(teacher.parameters()).device
     example = calib[:2].to(device)
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.

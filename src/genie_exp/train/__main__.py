@@ -5,19 +5,23 @@ Saves to the teacher cache (or `train.out=PATH`); the shipped checkpoints were m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytorch_lightning as pl
-from omegaconf import DictConfig
-
-from .teacher import train_teacher
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
-def main(cfg: DictConfig) -> None:
+def main(cfg: "DictConfig") -> None:
+    import pytorch_lightning as pl
+
+    from ..core.signals import set_stage
     from ..data import build_data
+    from .teacher import train_teacher
     from ..teachers import build_model, teacher_path
     from ..core.context import resolve_cache_dir
     from ..core.quiet import quiet_libraries
 
+    set_stage("teacher training")
     quiet_libraries()  # as the main CLI: our bar and summary, not Lightning's banners
     pl.seed_everything(int(cfg.seed), verbose=False)
     data = build_data(cfg.data)
@@ -28,7 +32,13 @@ def main(cfg: DictConfig) -> None:
     print(f"teacher {cfg.model.name} on {data.name}: fp32_top1={top1:.4f} -> {out}")
 
 
-if __name__ == "__main__":
+def _start() -> None:
     from ..cli import hydra_entry
 
     hydra_entry(main)
+
+
+if __name__ == "__main__":
+    from ..core.signals import run_command
+
+    run_command(_start)
