@@ -290,3 +290,33 @@ def test_a_resumed_run_keeps_every_attempts_curves(tmp_path):
     assert (logs / "metrics.csv").read_text().splitlines() == ["step,recon/conv1/loss,recon/fc/loss", "0,1.5,",
                                                                "3,,0.5"]
     assert not list(logs.glob("attempt-*.csv"))
+
+
+def test_an_older_lock_without_a_start_time_is_judged_by_its_age(tmp_path, other_process):
+    from genie_exp.core.locks import process_start, try_lock
+
+    if process_start(other_process.pid) is None:
+        pytest.skip("no /proc start times here")
+    lock = tmp_path / "old.lock"
+    lock.write_text(str(other_process.pid))  # pid only, as an older genie-exp wrote it
+    past = time.time() - 3600  # written an hour before that process started: the pid was reused
+    os.utime(lock, (past, past))
+    assert try_lock(lock) is None and lock.read_text().split()[0] == str(os.getpid())
+    lock.write_text(str(other_process.pid))  # written now, by a process that may well be that one
+    assert try_lock(lock) == other_process.pid
+
+
+def test_a_long_reconstruction_says_how_long_after_its_first_steps(monkeypatch, capsys):
+    import genie_exp
+    import genie_exp.recon.recon_module as rm
+    from genie_exp.models import create_model
+
+    torch.manual_seed(0)
+    model, x = create_model("resnet20", width=4).eval(), torch.randn(8, 3, 16, 16)
+    monkeypatch.setattr(rm, "ESTIMATE_FROM_S", 0.0)  # every reconstruction counts as long
+    genie_exp.quantize(model, x, iters=4, batch_size=4, progress=False, device="cpu")
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("reconstruction: about")]
+    assert len(lines) == 1 and "for 11 unit(s) at 4 steps each" in lines[0] and "ms per step" in lines[0]
+    monkeypatch.setattr(rm, "ESTIMATE_FROM_S", 3600.0)
+    genie_exp.quantize(model, x, iters=4, batch_size=4, progress=False, device="cpu")
+    assert "reconstruction: about" not in capsys.readouterr().out

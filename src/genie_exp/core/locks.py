@@ -7,6 +7,25 @@ from pathlib import Path
 from typing import Optional
 
 
+def _boot_time() -> Optional[float]:
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def started_after(pid: int, when: float) -> bool:
+    """Process `pid` started after the time `when` (seconds since the epoch), so it cannot have written
+    a file as old as that; False where unknown."""
+    start, boot = process_start(pid), _boot_time()
+    if start is None or boot is None:
+        return False
+    return boot + int(start) / os.sysconf("SC_CLK_TCK") > when + 1.0
+
+
 def process_start(pid: int) -> Optional[str]:
     """The start time of process `pid` in clock ticks since boot (Linux /proc); None where unknown."""
     try:
@@ -43,13 +62,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def holder_alive(pid: int, start: Optional[str]) -> bool:
+def holder_alive(pid: int, start: Optional[str], written: Optional[float] = None) -> bool:
     """The process that wrote (pid, start) still runs: same pid and, where both are known, the same
-    start time."""
+    start time. A lock without a start time (an older genie-exp's) also counts as dead when the
+    process with its pid started after the lock was `written` (mtime)."""
     if pid <= 0 or not _pid_alive(pid):
         return False
+    if start is None:
+        return written is None or not started_after(pid, written)
     now = process_start(pid)
-    return start is None or now is None or now == start
+    return now is None or now == start
 
 
 def try_lock(path: Path) -> Optional[int]:
@@ -63,7 +85,11 @@ def try_lock(path: Path) -> Optional[int]:
             pid, start = read_holder(path)
             if pid == os.getpid():
                 return None
-            if holder_alive(pid, start):
+            try:
+                written: Optional[float] = path.stat().st_mtime
+            except OSError:
+                written = None
+            if holder_alive(pid, start, written):
                 return pid
             path.unlink(missing_ok=True)  # a killed holder's lock
             continue
