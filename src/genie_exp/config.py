@@ -113,6 +113,10 @@ class ReconConfig:
     # Cosine-anneal the weight steps' learning rate too (the paper's code anneals both step groups);
     # false: only the activation steps' rate is annealed.
     anneal_weight_step: bool = False
+    # The quantizers' elementwise work, the QDrop mix and the loss as compiled kernels (quant/kernels.py):
+    # `true`, `false` (eager), or `auto`: compiled where torch.compile can build kernels here and the
+    # reconstruction is long enough to repay their compile (quant/compile_choice.py says when).
+    compile: str = "auto"
 
 
 @dataclass
@@ -271,7 +275,7 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
 # Switches added after runs were recorded, with the value that reproduces those runs: left at that
 # value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
 SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
-                  "distill.class_loss": 0.0}
+                  "distill.class_loss": 0.0, "recon.compile": "false"}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 

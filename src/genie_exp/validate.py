@@ -8,6 +8,7 @@ from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_number
 from .core.context import check_precision
 from .core.devices import check_accelerator, pick_device
 from .core.errors import UserError
+from .quant.compile_choice import CHOICES as COMPILE_CHOICES
 
 LOGGERS = ("csv", "wandb")
 DDP_BACKENDS = ("nccl", "gloo")
@@ -42,6 +43,7 @@ def validate(cfg: Any) -> None:
     _check_devices(cfg.trainer)
     _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
     _choice(str(cfg.recon.act_init), "recon.act_init", ACT_INITS)
+    _choice(str(cfg.recon.compile).lower(), "recon.compile", COMPILE_CHOICES)
     _choice(str(cfg.distill.input_prior), "distill.input_prior", INPUT_PRIORS)
     _choice(str(cfg.quant.act_ranges), "quant.act_ranges", ["calib"] + list(SOURCES))
     if str(cfg.quant.act_ranges) != "calib" and str(cfg.recon.act_init) == "per_unit":

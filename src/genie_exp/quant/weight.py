@@ -5,17 +5,16 @@ AdaRound rounding variables V and a step size s that can be learned jointly with
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
+from . import kernels
 from .grid import fake_quant_asym, search_weight_range
+from .rounding import GAMMA, ZETA, rectified_sigmoid
 
-ZETA, GAMMA = 1.1, -0.1
 MODES = ("nearest", "soft", "hard")
-
-
-def rectified_sigmoid(v: torch.Tensor) -> torch.Tensor:
-    return torch.clamp(torch.sigmoid(v) * (ZETA - GAMMA) + GAMMA, 0, 1)
 
 
 class WeightQuantizer(nn.Module):
@@ -41,6 +40,9 @@ class WeightQuantizer(nn.Module):
         # The final weights, computed once; a buffer so `.to(device)` moves it, not saved in state dicts
         # (they follow from the saved state: recomputed on the first forward after a load).
         self.register_buffer("frozen", None, persistent=False)
+        # (weight, exponent) of the rounding regulariser as 0-d tensors while a fused reconstruction
+        # step runs: the soft weights' backward then carries its gradient too
+        self.regulariser: Optional[tuple[torch.Tensor, torch.Tensor]] = None
 
     @property
     def mode(self) -> str:
@@ -82,6 +84,10 @@ class WeightQuantizer(nn.Module):
             return self.frozen
         if self._mode == "nearest":
             return fake_quant_asym(weight, self.scale, self.zero_point, self.bits)
+        if self.regulariser is not None:  # inside a fused reconstruction step (quant/kernels.py)
+            rw, beta = self.regulariser
+            return kernels.FusedSoftWeight.apply(self.rounding, self.scale, self.base, self.zero_point, self.qmax,
+                                                 rw, beta)
         return (self.integer_codes(weight) - self.zero_point) * self.scale
 
     def round_loss(self, beta: float) -> torch.Tensor:

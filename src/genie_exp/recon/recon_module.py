@@ -24,7 +24,9 @@ from ..core.errors import UserError
 from ..core.progress import trainer_kwargs
 from ..quant.act import ActQuantizer
 from ..quant.layer import QuantLayer, act_quantizers, quant_layers
-from ..quant.qdrop import qdrop_mix
+from ..quant import kernels
+from ..quant.qdrop import drop_mask, qdrop_mix
+from .fused_adam import fused_adam_step
 from ..quant.weight import WeightQuantizer
 
 # How many chunks (Lightning steps) a unit's reconstruction is cut into: the progress bar moves and the
@@ -114,6 +116,8 @@ class ReconModule(pl.LightningModule):
         """Hard rounding, frozen weights, QDrop off, requires_grad flags back, unit in eval mode."""
         for q in self.act_qs:
             q.drop_prob = 0.0
+        for q in self.weight_qs:
+            q.regulariser = None
         for layer in self.layers:
             layer.freeze()
         for p in self.unit.parameters():
@@ -129,7 +133,14 @@ class ReconModule(pl.LightningModule):
                            "annealed": self.anneal_weight_step})
         if self.act_qs:
             groups.append({"params": [q.scale for q in self.act_qs], "lr": lr_a, "base_lr": lr_a, "annealed": True})
-        return torch.optim.Adam(groups)
+        # fused: one multi-tensor update per group (the same Adam; the fused step's rounding differs
+        # from the per-tensor loop's in the last bits, so eager runs keep the loop)
+        return torch.optim.Adam(groups, fused=True) if self.fused else torch.optim.Adam(groups)
+
+    @property
+    def fused(self) -> bool:
+        """This fit runs the compiled kernels (recon.compile; quant/kernels.py)."""
+        return kernels.active()
 
     def on_train_start(self) -> None:
         opt = self.optimizers()
@@ -138,6 +149,10 @@ class ReconModule(pl.LightningModule):
         self._params = [p for g in self._opt.param_groups for p in g["params"]]
         # 16-bit mixed precision needs Lightning's loss scaling; 32-bit and bf16 do not
         self._scaled = "16" in str(self.trainer.precision) and "bf16" not in str(self.trainer.precision)
+        if self.fused:  # the regulariser's weight and exponent, refilled every step
+            self._regulariser_args = (torch.zeros((), device=self.x_q.device), torch.zeros((), device=self.x_q.device))
+            for q in self.weight_qs:
+                q.regulariser = self._regulariser_args
 
     def beta(self, step: int) -> Optional[float]:
         """The regulariser's exponent at `step`; None during the warm-up (regulariser off)."""
@@ -187,11 +202,14 @@ class ReconModule(pl.LightningModule):
 
     def step(self, t: int, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Optimizer step `t` on the cached images `idx`; returns its (reconstruction, total) loss."""
-        # QDrop at the unit input: each element from the FP teacher with prob qdrop_prob.
-        x = qdrop_mix(self.x_fp[idx], self.x_q[idx], self.qdrop_prob)
-        rec = self.reconstruction_loss(self.unit(x), self.y_fp[idx])
-        beta = self.betas[t]
-        loss = rec if beta is None else rec + self.round_loss(beta)
+        if self.fused:
+            rec, loss, total = self._fused_losses(t, idx)
+        else:
+            # QDrop at the unit input: each element from the FP teacher with prob qdrop_prob.
+            x = qdrop_mix(self.x_fp[idx], self.x_q[idx], self.qdrop_prob)
+            rec = self.reconstruction_loss(self.unit(x), self.y_fp[idx])
+            beta = self.betas[t]
+            loss = total = rec if beta is None else rec + self.round_loss(beta)
         opt = self._opt
         for g in self._annealed:
             g["lr"] = g["base_lr"] * self.cosine[t]
@@ -204,9 +222,30 @@ class ReconModule(pl.LightningModule):
             self._average_gradients()
         if self._scaled:
             self.optimizers().step()
+        elif self.fused:
+            fused_adam_step(opt)
         else:
             opt.step()
-        return rec.detach(), loss.detach()
+        return rec.detach(), total.detach()
+
+    def _fused_losses(self, t: int, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The step's (reconstruction loss, what to differentiate, total) with the compiled kernels: the
+        regulariser's gradient comes through the soft weights' backward, its value is added for the
+        record (quant/kernels.py)."""
+        if self.qdrop_prob > 0:
+            x = kernels.mix(self.x_fp, self.x_q, idx, drop_mask(self.x_q[:idx.shape[0]], self.qdrop_prob))
+        else:
+            x = self.x_q[idx]
+        beta = self.betas[t]
+        rw, exponent = self._regulariser_args
+        rw.fill_(0.0 if beta is None else self.round_weight)
+        exponent.fill_(self.beta_end if beta is None else beta)
+        rec = kernels.FusedLoss.apply(self.unit(x), self.y_fp, idx)
+        # the regulariser's value serves the record only: taken at a chunk's last step (the NaN check)
+        if beta is None or ((t + 1) % self.chunk and t + 1 < self.iters):
+            return rec, rec, rec
+        reg = sum(kernels.round_loss(q.rounding, exponent) for q in self.weight_qs)
+        return rec, rec, rec + self.round_weight * reg
 
     def _average_gradients(self) -> None:
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]

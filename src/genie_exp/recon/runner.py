@@ -16,6 +16,7 @@ from ..core.errors import UserError
 from ..core.layout import channels_last as nhwc, to_layout, use_nhwc
 from ..core.quiet import quiet_lightning
 from ..partition import Plan, plan_units
+from ..quant import kernels
 from ..quant.layer import act_quantizers, quant_layers
 from ..core.rng import derived_seed, seeded
 from ..core.signals import set_stage, stage
@@ -92,7 +93,8 @@ def _init_unit_activations(student: nn.Module, unit: nn.Module, images: torch.Te
 
 def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: Any,
                 learn_weight_step: bool, ctx: Optional[RunContext] = None, plan: Optional[Plan] = None,
-                checkpoint: Optional["ReconCheckpoint"] = None, act_init_samples: int = 0) -> list[dict]:
+                checkpoint: Optional["ReconCheckpoint"] = None, act_init_samples: int = 0,
+                fused_kernels: bool = False) -> list[dict]:
     """Reconstruct every unit of `plan` in `student` (in place) against `teacher` on the images `calib`
     (plan None: the graph plan of `teacher`, partition/plan.py), computing as `ctx` says (default: the
     best device, progress bars on).
@@ -110,6 +112,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
     refuses); the models are NCHW again afterwards.
     `act_init_samples` > 0 sets each unit's activation steps just before its reconstruction, from that
     many calibration images through the student as reconstructed so far (recon.act_init=per_unit).
+    `fused_kernels`: the steps run the compiled kernels of quant/kernels.py (recon.compile).
 
     In a DDP world rank r caches the unit tensors of calibration images r, r + size, ... only, draws
     recon.batch_size / size of them per step, and ReconModule averages the gradients over the ranks:
@@ -162,7 +165,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
                                     batch_size=int(cfg_recon.batch_size) // world.size, world=world,
                                     estimate_units=len(plan.units) - index if first else 0)
-                _fit_unit(recon, ctx)
+                with kernels.fused(fused_kernels):
+                    _fit_unit(recon, ctx)
             del x_fp, x_q, y_fp
             first, last = recon.loss_summary()
             results.append({"name": name, "kind": unit.kind, "seconds": time.time() - t0, "loss": last,

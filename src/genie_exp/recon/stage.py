@@ -16,6 +16,7 @@ from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
 from ..quant.methods import quant_method
 from .checkpoint import ReconCheckpoint
+from ..quant.compile_choice import use_kernels
 from .runner import reconstruct
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class QuantResult:
     plan: Plan
     units: list[dict] = field(default_factory=list)  # per reconstructed unit: name, kind, seconds, loss, loss_start
     reference: Optional[nn.Module] = None  # what was quantized: the teacher, or its BN-folded copy
+    compiled: bool = False  # the reconstruction ran the compiled kernels (recon.compile)
 
 
 def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[str] = (), depthwise: bool = True,
@@ -63,7 +65,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
         ranges = calib if act_images is None else act_images
         calibrate_activations(student, ranges.to(device), int(quant.calib_samples))
     units: list[dict] = []
+    compiled = m.reconstruct and use_kernels(recon.compile, ctx.device, int(recon.iters) * len(plan.units))
     if m.reconstruct:
         units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
-                            act_init_samples=int(quant.calib_samples) if per_unit else 0)
-    return QuantResult(student.to(ctx.device).eval(), plan, units, reference)
+                            act_init_samples=int(quant.calib_samples) if per_unit else 0, fused_kernels=compiled)
+    return QuantResult(student.to(ctx.device).eval(), plan, units, reference, compiled)
