@@ -13,10 +13,11 @@ from genie_exp.models import create_model
 from genie_exp.quant import kernels
 from genie_exp.quant.lsq import lsq_qdrop
 from genie_exp.quant.weight import WeightQuantizer
-from genie_exp.quant import compile_choice
-from genie_exp.quant.compile_choice import use_kernels
+from genie_exp.core import compiled
+from genie_exp.core.compiled import use_kernels
+from genie_exp.recon.stage import AUTO_MIN_STEPS
 
-pytestmark = pytest.mark.skipif(not compile_choice.can_compile(torch.device("cpu")),
+pytestmark = pytest.mark.skipif(not compiled.can_compile(torch.device("cpu")),
                                 reason="no C++ compiler for torch.compile here")
 LAYOUTS = [(4, torch.contiguous_format), (4, torch.channels_last), (2, torch.contiguous_format)]
 
@@ -107,12 +108,14 @@ def test_a_reconstruction_with_the_kernels_ends_in_the_eager_student():
 
 def test_auto_compiles_where_it_can_and_where_it_pays(monkeypatch):
     cpu = torch.device("cpu")
-    assert not use_kernels("auto", cpu, compile_choice.AUTO_MIN_STEPS - 1)
-    assert use_kernels("auto", cpu, compile_choice.AUTO_MIN_STEPS) and use_kernels("true", cpu, 10)
-    assert not use_kernels("false", cpu, 10 ** 6) and use_kernels("True", cpu, 1)
-    monkeypatch.setattr(compile_choice.shutil, "which", lambda _name: None)  # no C++ compiler
-    assert not use_kernels("auto", cpu, 10 ** 6)
+    def use(choice, steps):
+        return use_kernels(choice, "recon.compile", cpu, steps, AUTO_MIN_STEPS)
+
+    assert not use("auto", AUTO_MIN_STEPS - 1) and use("auto", AUTO_MIN_STEPS) and use("true", 10)
+    assert not use("false", 10 ** 6) and use(True, 1)  # Hydra hands `true` over as a bool
+    monkeypatch.setattr(compiled.shutil, "which", lambda _name: None)  # no C++ compiler
+    assert not use("auto", 10 ** 6)
     with pytest.raises(UserError, match="recon.compile=true: torch.compile cannot build kernels"):
-        use_kernels("true", cpu, 10)
+        use("true", 10)
     with pytest.raises(UserError, match="unknown recon.compile 'fast'"):
-        use_kernels("fast", cpu, 10)
+        use("fast", 10)

@@ -114,8 +114,8 @@ class ReconConfig:
     # false: only the activation steps' rate is annealed.
     anneal_weight_step: bool = False
     # The quantizers' elementwise work, the QDrop mix and the loss as compiled kernels (quant/kernels.py):
-    # `true`, `false` (eager), or `auto`: compiled where torch.compile can build kernels here and the
-    # reconstruction is long enough to repay their compile (quant/compile_choice.py says when).
+    # `true`, `false` (eager), or `auto`: compiled where torch.compile can build kernels here (a C++
+    # compiler, Triton on a GPU) and from recon/stage.AUTO_MIN_STEPS steps in all (the compile repays).
     compile: str = "auto"
 
 

@@ -16,6 +16,7 @@ import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
 from .config import fingerprint, result_settings
+from .core.compiled import COMPILE_SECONDS
 from .core.context import RunContext, resolve_cache_dir
 from .core.distributed import start_world
 from .core.io import atomic_write, ensure_writable, save_json
@@ -29,7 +30,6 @@ from .models.reference import config_reference
 from .distill import calibration_set, save_image_grid, source
 from .top1 import evaluate
 from .partition import check_user_blocks
-from .quant import kernels
 from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
 from .recon.stage import quantize_model
@@ -128,12 +128,12 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     if str(cfg.quant.act_ranges) not in ("calib", str(cfg.distill.name)):  # a study: ranges from another set
         spec = OmegaConf.merge(cfg.distill, {"name": str(cfg.quant.act_ranges)})
         act_images = calibration_set(spec, teacher, data.image_size, ctx, data, cfg.model.name).images
-    compile_s = kernels.COMPILE_SECONDS[0]
+    compile_s = COMPILE_SECONDS[0]
     result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
                             list(cfg.model.blocks), checkpoint, act_images)
     seconds["recon"] = time.time() - t
     if result.compiled:  # part of seconds.recon: the kernels' first calls, which compiled them
-        seconds["recon_compile"] = kernels.COMPILE_SECONDS[0] - compile_s
+        seconds["recon_compile"] = COMPILE_SECONDS[0] - compile_s
         info["recon_compiled"] = True
     if method.reconstruct:
         info["plan"] = result.plan.to_dict()

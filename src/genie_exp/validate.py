@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_number, select
+from .core.compiled import CHOICES as COMPILE_CHOICES
 from .core.context import check_precision
 from .core.devices import check_accelerator, pick_device
 from .core.errors import UserError
-from .quant.compile_choice import CHOICES as COMPILE_CHOICES
 
 LOGGERS = ("csv", "wandb")
 DDP_BACKENDS = ("nccl", "gloo")

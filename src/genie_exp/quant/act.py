@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..core import compiled
 from . import kernels
 from .grid import act_levels, search_act_scale
 from .lsq import lsq_qdrop
@@ -48,7 +49,7 @@ class ActQuantizer(nn.Module):
             x = x.float()
         # QDrop: each element stays FP with probability drop_prob (training only)
         mask = drop_mask(x, self.drop_prob) if self.training and self.drop_prob > 0 else None
-        if kernels.active():
+        if compiled.active():
             return kernels.FusedLsq.apply(x, self.scale, lo, hi, mask, self.rounded_grad)
         return lsq_qdrop(x, self.scale, lo, hi, mask, self.rounded_grad)
 

@@ -6,60 +6,17 @@ own layers (convolutions, BN, activations) stay eager, at their floor.
 Why not compile the whole step: every unit shape is then a graph of its own (tens of seconds of
 compile each on a CPU), and inductor's CPU kernels that store the boolean masks autograd saves for a
 ReLU ran several times slower than eager on this project's machine (experiments/time_to_accuracy).
-These kernels are shape-generic (`dynamic=True`): one compile per kernel and process, and inductor's
+These kernels are shape-generic (core/compiled.py): one compile per kernel and process, and inductor's
 on-disk cache makes later processes cheap. The formulas are the eager code's (quant/lsq.py,
 quant/weight.py, quant/qdrop.py, recon/recon_module.py); tests/test_kernels.py holds them equal."""
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 import torch
 
+from ..core.compiled import kernel
 from .rounding import GAMMA, ZETA
-
-_state = threading.local()
-_compiled: dict[str, Callable] = {}
-COMPILE_SECONDS = [0.0]  # first calls of compiled kernels (their compile), this process
-
-
-def active() -> bool:
-    """Whether the quantizers use the fused kernels now (inside `fused()`)."""
-    return getattr(_state, "on", False)
-
-
-@contextmanager
-def fused(enabled: bool = True) -> Iterator[None]:
-    """Within the block the quantizers, the input mix and the loss use the compiled kernels."""
-    previous = active()
-    _state.on = bool(enabled)
-    try:
-        yield
-    finally:
-        _state.on = previous
-
-
-def _kernel(fn: Callable) -> Callable:
-    """`fn` compiled once per process for every shape; a call that compiles is timed into
-    COMPILE_SECONDS (a compiled call that ran before costs microseconds of Python)."""
-    name = fn.__name__
-
-    def call(*args):
-        # detached: no view bases and no requires_grad flags for dynamo to guard on (the autograd
-        # functions below do the differentiation themselves)
-        args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
-        compiled = _compiled.get(name)
-        if compiled is None:
-            compiled = _compiled[name] = torch.compile(fn, dynamic=True, fullgraph=True)
-        frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
-        t0 = time.perf_counter()
-        out = compiled(*args)
-        if torch._dynamo.utils.counters["stats"]["unique_graphs"] != frames:
-            COMPILE_SECONDS[0] += time.perf_counter() - t0
-        return out
-    return call
 
 
 # ---- dense tensors as flat views in memory order (NCHW or NHWC alike) ------------------------------
@@ -121,7 +78,7 @@ def _lsq_backward(grad, x, scale, lo, hi, mask, rounded: bool):
     return grad_x, (grad_q * r - grad_in * xs).sum()
 
 
-lsq_forward_kernel, lsq_backward_kernel = _kernel(_lsq_forward), _kernel(_lsq_backward)
+lsq_forward_kernel, lsq_backward_kernel = kernel(_lsq_forward), kernel(_lsq_backward)
 
 
 class FusedLsq(torch.autograd.Function):
@@ -170,8 +127,8 @@ def _round_loss(rounding, beta):
     return (1 - (2 * h - 1).abs().pow(beta)).sum()
 
 
-soft_weight_kernel, soft_weight_backward_kernel = _kernel(_soft_weight_forward), _kernel(_soft_weight_backward)
-round_loss_kernel = _kernel(_round_loss)
+soft_weight_kernel, soft_weight_backward_kernel = kernel(_soft_weight_forward), kernel(_soft_weight_backward)
+round_loss_kernel = kernel(_round_loss)
 
 
 class FusedSoftWeight(torch.autograd.Function):
@@ -216,7 +173,7 @@ def _loss_backward(grad, out, target, idx, inv_positions):
     return grad * (2.0 * inv_positions) * (out - target[idx])
 
 
-mix_kernel, loss_kernel, loss_backward_kernel = _kernel(_mix), _kernel(_loss_forward), _kernel(_loss_backward)
+mix_kernel, loss_kernel, loss_backward_kernel = kernel(_mix), kernel(_loss_forward), kernel(_loss_backward)
 
 
 def mix(x_fp: torch.Tensor, x_q: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ from ..core.errors import UserError
 from ..core.progress import trainer_kwargs
 from ..quant.act import ActQuantizer
 from ..quant.layer import QuantLayer, act_quantizers, quant_layers
+from ..core import compiled
 from ..quant import kernels
 from ..quant.qdrop import drop_mask, qdrop_mix
 from .fused_adam import fused_adam_step
@@ -140,7 +141,7 @@ class ReconModule(pl.LightningModule):
     @property
     def fused(self) -> bool:
         """This fit runs the compiled kernels (recon.compile; quant/kernels.py)."""
-        return kernels.active()
+        return compiled.active()
 
     def on_train_start(self) -> None:
         opt = self.optimizers()

@@ -16,7 +16,7 @@ from ..core.errors import UserError
 from ..core.layout import channels_last as nhwc, to_layout, use_nhwc
 from ..core.quiet import quiet_lightning
 from ..partition import Plan, plan_units
-from ..quant import kernels
+from ..core import compiled
 from ..quant.layer import act_quantizers, quant_layers
 from ..core.rng import derived_seed, seeded
 from ..core.signals import set_stage, stage
@@ -165,7 +165,7 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 recon = ReconModule(module, name, x_fp, x_q, y_fp, cfg_recon, learn_weight_step,
                                     batch_size=int(cfg_recon.batch_size) // world.size, world=world,
                                     estimate_units=len(plan.units) - index if first else 0)
-                with kernels.fused(fused_kernels):
+                with compiled.fused(fused_kernels):
                     _fit_unit(recon, ctx)
             del x_fp, x_q, y_fp
             first, last = recon.loss_summary()

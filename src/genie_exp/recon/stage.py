@@ -9,6 +9,7 @@ from typing import Any, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from ..core.compiled import use_kernels
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..partition import Plan, plan_units
@@ -16,10 +17,13 @@ from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
 from ..quant.methods import quant_method
 from .checkpoint import ReconCheckpoint
-from ..quant.compile_choice import use_kernels
 from .runner import reconstruct
 
 log = logging.getLogger(__name__)
+# recon.compile=auto compiles from this many optimizer steps in all (recon.iters x units): the kernels'
+# first compile costs tens of seconds on a 2-core CPU and saves milliseconds per step
+# (experiments/time_to_accuracy/README.md, "Compile or not").
+AUTO_MIN_STEPS = 3000
 
 
 @dataclass
@@ -65,7 +69,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
         ranges = calib if act_images is None else act_images
         calibrate_activations(student, ranges.to(device), int(quant.calib_samples))
     units: list[dict] = []
-    compiled = m.reconstruct and use_kernels(recon.compile, ctx.device, int(recon.iters) * len(plan.units))
+    compiled = m.reconstruct and use_kernels(recon.compile, "recon.compile", ctx.device,
+                                             int(recon.iters) * len(plan.units), AUTO_MIN_STEPS)
     if m.reconstruct:
         units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
                             act_init_samples=int(quant.calib_samples) if per_unit else 0, fused_kernels=compiled)
