@@ -124,3 +124,18 @@ def test_nhwc_is_refused_where_onednn_would_corrupt_memory():
     assert not nhwc_safe(create_model("resnet20", width=4))  # a 1x1 stride-2 shortcut reads 4 channels
     assert nhwc_safe(create_model("resnet20", width=8))
     assert use_nhwc(True, create_model("resnet20", width=8)) and not use_nhwc(False, create_model("resnet20"))
+
+
+def test_nhwc_evaluation_gives_the_nchw_top1():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from genie_exp.top1 import evaluate
+
+    torch.manual_seed(5)
+    model = create_model("resnet20", width=8).eval()
+    x = torch.randn(48, 3, 16, 16)
+    labels = model(x).argmax(1)
+    labels[::3] = (labels[::3] + 1) % 10  # a third wrong, so that a layout slip would show
+    loader = DataLoader(TensorDataset(x, labels), batch_size=16)
+    assert evaluate(model, loader, channels_last=True) == evaluate(model, loader) == 32 / 48
+    assert all(p.is_contiguous() for p in model.parameters())  # the model's layout is given back

@@ -18,7 +18,7 @@ def test_second_call_reads_the_cached_top1(tmp_path, monkeypatch):
     loader = DataLoader(TensorDataset(torch.randn(12, 3, 16, 16), torch.randint(10, (12,))), batch_size=6)
     calls = []
     real = te.evaluate
-    monkeypatch.setattr(te, "evaluate", lambda m, l: calls.append(1) or real(m, l))
+    monkeypatch.setattr(te, "evaluate", lambda m, l, **kw: calls.append(1) or real(m, l, **kw))
     data = OmegaConf.to_container(cfg.data)
     first = te.teacher_top1(teacher, loader, data, tmp_path)
     assert te.teacher_top1(teacher, loader, data, tmp_path) == first and len(calls) == 1

@@ -16,6 +16,7 @@ import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
 from .config import fingerprint, result_settings
+from .core import compiled
 from .core.compiled import COMPILE_SECONDS
 from .core.context import RunContext, resolve_cache_dir
 from .core.distributed import start_world
@@ -148,8 +149,9 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     set_stage("evaluation")
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
     fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, OmegaConf.to_container(cfg.data, resolve=True),
-                             ctx.cache_dir, cfg.model.name)
-    quant_top1 = evaluate(result.student, loader)
+                             ctx.cache_dir, cfg.model.name, ctx.channels_last)
+    with compiled.fused(result.compiled):  # the fused LSQ kernel where the reconstruction compiled it
+        quant_top1 = evaluate(result.student, loader, channels_last=ctx.channels_last)
     seconds["eval"] = time.time() - t
     seconds["total"] = time.time() - t0
 

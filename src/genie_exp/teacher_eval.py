@@ -21,15 +21,15 @@ def _key(teacher: nn.Module, data_cfg: dict, n_images: int) -> str:
 
 
 def teacher_top1(teacher: nn.Module, loader: DataLoader, data_cfg: dict, cache_dir: Optional[Path],
-                 model_name: str = "model") -> float:
+                 model_name: str = "model", channels_last: bool = False) -> float:
     """`data_cfg`: the `data` settings as a plain dict; `cache_dir` None: evaluate, keep nothing."""
     if cache_dir is None:
-        return evaluate(teacher, loader)
+        return evaluate(teacher, loader, channels_last=channels_last)
     path = Path(cache_dir) / "eval" / f"{_key(teacher, data_cfg, len(loader.dataset))}.json"
     try:
         return float(json.loads(path.read_text())["top1"])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not there yet, or damaged: evaluate
-    top1 = evaluate(teacher, loader)
+    top1 = evaluate(teacher, loader, channels_last=channels_last)
     save_json({"top1": top1, "model": model_name, "dataset": data_cfg.get("name")}, path)
     return top1

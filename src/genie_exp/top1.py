@@ -7,6 +7,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader
 
 from .core.errors import UserError
+from .core.layout import channels_last as nhwc, to_layout, use_nhwc
 
 
 def count_correct(logits: torch.Tensor, labels: torch.Tensor, what: str = "evaluation") -> int:
@@ -23,16 +24,21 @@ def count_correct(logits: torch.Tensor, labels: torch.Tensor, what: str = "evalu
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None) -> float:
-    """Top-1 as a fraction in [0, 1]; the model's mode is restored, also on an error."""
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
+             channels_last: bool = False) -> float:
+    """Top-1 as a fraction in [0, 1]; the model's mode and layout are restored, also on an error.
+    `channels_last`: evaluate in NHWC (the same logits up to float rounding, faster convolutions; not
+    where core.layout.nhwc_safe refuses the model)."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     correct = total = 0
+    cl = use_nhwc(channels_last, model)
     try:
-        for x, y in loader:
-            correct += count_correct(model(x.to(device)), y)
-            total += int(y.numel())
+        with nhwc(model, enabled=cl):
+            for x, y in loader:
+                correct += count_correct(model(to_layout(x.to(device), cl)), y)
+                total += int(y.numel())
     finally:
         model.train(was_training)
     return correct / max(total, 1)
