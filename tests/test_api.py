@@ -93,8 +93,8 @@ def test_keywords_not_given_are_the_config_defaults():
 
     assert distill_config(None, {}) == DistillConfig()
     assert configs_for(None, None, {}) == (QuantConfig(), ReconConfig())
-    assert (DistillConfig.samples, DistillConfig.batch_size, DistillConfig.iters) == (256, 128, 200)
-    assert (QuantConfig.w, QuantConfig.a, ReconConfig.iters, ReconConfig.batch_size) == (4, 4, 500, 32)
+    assert (DistillConfig.samples, DistillConfig.batch_size, DistillConfig.iters) == (256, 128, 100)
+    assert (QuantConfig.w, QuantConfig.a, ReconConfig.iters, ReconConfig.batch_size) == (4, 4, 1000, 32)
     d, q = inspect.signature(genie_exp.distill).parameters, inspect.signature(genie_exp.quantize).parameters
     assert d["seed"].default == 0 and q["method"].default == "genie"
 

@@ -64,7 +64,7 @@ def test_a_recon_config_object_is_run_as_given(model, steps):
     x = torch.randn(16, 3, 16, 16)
     q = genie_exp.quantize(model, x, recon=ReconConfig(iters=2, batch_size=8), progress=False, device="cpu")
     units = len(q.genie_report.units)
-    assert units == 3 and steps["recon"] == [8, 8] * units  # 2 steps of 8 images per unit, not 500 of 32
+    assert units == 3 and steps["recon"] == [8, 8] * units  # 2 steps of 8 images per unit, not the default 1,000 of 32
     steps["recon"].clear()
     genie_exp.quantize(model, x, recon=ReconConfig(iters=2, batch_size=8), iters=3, progress=False, device="cpu")
     assert steps["recon"] == [8, 8, 8] * units  # the keyword overrides the one field it names

@@ -37,3 +37,21 @@ def test_every_model_appends_with_plus(model):
 def test_typo_key_is_an_error():
     with pytest.raises(ConfigCompositionException):
         compose_cfg("quant.ww=3")
+
+
+def test_budget_presets_set_steps_and_images():
+    from genie_exp.cli import preflight
+    from genie_exp.config import DistillConfig, ReconConfig
+
+    default = compose_cfg()
+    assert compose_cfg("budget=default") == default  # the schema's values, nothing else
+    assert (default.distill.iters, default.recon.iters) == (DistillConfig.iters, ReconConfig.iters)
+    paper = compose_cfg("budget=paper")
+    assert (paper.distill.samples, paper.distill.batch_size, paper.distill.iters) == (1024, 128, 4000)
+    assert (paper.recon.iters, paper.recon.batch_size, paper.recon.lr_rounding) == (20000, 32, 1e-3)
+    fast = compose_cfg("budget=fast")
+    assert fast.distill.iters < default.distill.iters and fast.recon.iters < default.recon.iters
+    assert compose_cfg("budget=fast", "recon.iters=7").recon.iters == 7  # a key still wins over its preset
+    for name in ("fast", "paper"):
+        validate(compose_cfg(f"budget={name}"))
+    assert preflight(["budget=slow"], "config") == "unknown budget 'slow' (choose from: default, fast, paper)"

@@ -20,10 +20,10 @@ from .checkpoint import ReconCheckpoint
 from .runner import reconstruct
 
 log = logging.getLogger(__name__)
-# recon.compile=auto compiles from this many optimizer steps in all (recon.iters x units): the kernels'
-# first compile costs tens of seconds on a 2-core CPU and saves milliseconds per step
-# (experiments/time_to_accuracy/README.md, "Compile or not").
-AUTO_MIN_STEPS = 3000
+# recon.compile=auto compiles from this many optimizer steps in all (recon.iters x units): where the
+# steps' saving covers a first compile from an empty cache (2-core CPU: 37.6 s against 2.4 ms a step;
+# experiments/time_to_accuracy/README.md, "Compile or not").
+AUTO_MIN_STEPS = 16_000
 
 
 @dataclass
