@@ -55,3 +55,11 @@ def test_budget_presets_set_steps_and_images():
     for name in ("fast", "paper"):
         validate(compose_cfg(f"budget={name}"))
     assert preflight(["budget=slow"], "config") == "unknown budget 'slow' (choose from: default, fast, paper)"
+
+
+def test_the_bench_projects_the_paper_budget_preset():
+    from genie_exp.bench.run import PAPER_DISTILL_STEPS, PAPER_RECON_ITERS
+
+    paper = compose_cfg("budget=paper")
+    assert PAPER_DISTILL_STEPS == paper.distill.samples // paper.distill.batch_size * paper.distill.iters
+    assert PAPER_RECON_ITERS == paper.recon.iters

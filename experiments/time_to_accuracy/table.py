@@ -26,17 +26,20 @@ def _distill_key(m: dict) -> str:
     return json.dumps([keys, m["seed"], s.get("trainer.precision")], sort_keys=True)
 
 
+def walls() -> dict:
+    """(name, seed) -> whole-process seconds of its last run that exited 0"""
+    path = HERE / "walls.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return {(w["name"], int(w["seed"])): float(w["wall_s"]) for w in lines if w["rc"] == 0}
+
+
 def load() -> list[dict]:
-    walls = {}
-    for line in (HERE / "walls.jsonl").read_text().splitlines() if (HERE / "walls.jsonl").exists() else []:
-        w = json.loads(line)
-        if w["rc"] == 0:
-            walls[(w["name"], int(w["seed"]))] = float(w["wall_s"])
+    wall = walls()
     runs = []
     for path in sorted((HERE / "runs").glob("*/s*/metrics.json")):
         m = json.loads(path.read_text())
         name, seed = path.parent.parent.name, int(path.parent.name[1:])
-        runs.append({"name": name, "seed": seed, "metrics": m, "wall": walls.get((name, seed))})
+        runs.append({"name": name, "seed": seed, "metrics": m, "wall": wall.get((name, seed))})
     made = {}  # distillation seconds of the run that made each set
     for r in runs:
         if r["metrics"].get("distill_cache") in ("miss", "off"):
@@ -44,30 +47,24 @@ def load() -> list[dict]:
             made[key] = max(made.get(key, 0.0), r["metrics"]["seconds"].get("distill", 0.0))
     for r in runs:
         m = r["metrics"]
-        if r["wall"] is None:
-            r["seconds"] = None
-            continue
-        extra = made.get(_distill_key(m), float("nan")) if m.get("distill_cache") == "hit" else 0.0
-        r["seconds"] = r["wall"] - (m["seconds"].get("distill", 0.0) if m.get("distill_cache") == "hit" else 0.0) + extra
+        hit = m.get("distill_cache") == "hit"  # the set's making added back in place of reading it
+        swap = made.get(_distill_key(m), float("nan")) - m["seconds"].get("distill", 0.0) if hit else 0.0
+        r["seconds"] = None if r["wall"] is None else r["wall"] + swap
     return runs
 
 
 def paper_rows() -> list[dict]:
     """The paper's code's runs (paper_code.jsonl, written by its driver through run.sh ... PAPER)."""
     path = HERE / "paper_code.jsonl"
-    walls = {}
-    for line in (HERE / "walls.jsonl").read_text().splitlines() if (HERE / "walls.jsonl").exists() else []:
-        w = json.loads(line)
-        if w["rc"] == 0 and w["name"].endswith("_paper"):
-            walls[int(w["seed"])] = float(w["wall_s"])
+    wall = {seed: s for (name, seed), s in walls().items() if name == "treppe_w2_paper"}
     runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    runs = [r for r in runs if r["seed"] in walls and r.get("distill_iters", 0) > 10]
+    runs = [r for r in runs if r["seed"] in wall and r.get("distill_iters", 0) > 10]
     if not runs:
         return []
     top1 = [100 * r["top1"] for r in runs]
     return [{"name": "treppe_w2_paper", "seeds": [r["seed"] for r in runs], "top1": top1,
              "mean": statistics.mean(top1), "std": statistics.stdev(top1) if len(top1) > 1 else 0.0,
-             "seconds": statistics.mean(walls[r["seed"]] for r in runs), "compile_s": 0.0, "settings": {},
+             "seconds": statistics.mean(wall[r["seed"]] for r in runs), "compile_s": 0.0, "settings": {},
              "model": "user_nets.Treppe (the paper's code)", "w_bits": runs[0]["w"], "a_bits": runs[0]["a"]}]
 
 

@@ -25,7 +25,7 @@ from .step_timer import StepTimer
 from .timing import peak_memory_mb
 
 log = logging.getLogger(__name__)
-PAPER_DISTILL_STEPS = 1024 // 128 * 4000  # conf/budget/paper.yaml: 8 batches x 4,000 steps
+PAPER_DISTILL_STEPS = 1024 // 128 * 4000  # conf/budget/paper.yaml (tests/test_config.py keeps them equal): 8 x 4,000
 PAPER_RECON_ITERS = 20_000  # per unit
 
 
