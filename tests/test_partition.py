@@ -86,6 +86,49 @@ class TopLevelResidual(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
+class Pforte(nn.Module):
+    """A squeeze-and-excitation gate under names no table knows: x * sigmoid(conv(relu(conv(pool(x)))))."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.eng, self.weit = nn.Conv2d(c, 4, 1), nn.Conv2d(4, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.weit(torch.relu(self.eng(x.mean((2, 3), keepdim=True)))))
+
+
+class Umkehr(nn.Module):
+    """An inverted residual with Hardswish and a gate; the skip only where the shapes allow it."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.auf = nn.Sequential(nn.Conv2d(cin, 2 * cin, 1, bias=False), nn.BatchNorm2d(2 * cin), nn.Hardswish())
+        self.tief = nn.Sequential(nn.Conv2d(2 * cin, 2 * cin, 3, stride, 1, groups=2 * cin, bias=False),
+                                  nn.BatchNorm2d(2 * cin), nn.Hardswish())
+        self.pforte = Pforte(2 * cin)
+        self.ab = nn.Sequential(nn.Conv2d(2 * cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.ab(self.pforte(self.tief(self.auf(x))))
+        return x + y if self.skip else y
+
+
+class GatedNet(nn.Module):
+    """Gated inverted residuals and one residual add in the model's own forward, around two blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Hardswish())
+        self.u1, self.u2, self.u3 = Umkehr(8, 8, 2), Umkehr(8, 8), Umkehr(8, 8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = self.u1(self.stem(x))
+        x = x + self.u3(self.u2(x))
+        return self.head(x.mean((2, 3)))
+
+
 class Separable(nn.Module):
     """Depthwise 3x3 then pointwise 1x1, no skip (MobileNet-v1 style)."""
 
@@ -115,7 +158,7 @@ def test_residual_blocks_of_any_class_name_are_found():
     plan = plan_units(Net().eval(), X)
     assert _blocks(plan) == [("body.0", "merge"), ("body.1", "merge")]
     assert [u.name for u in plan.units] == ["stem", "body.0", "body.1", "head"]
-    assert plan.summary() == "2 blocks, 2 layers (stem, head)" and not plan.warnings
+    assert plan.summary() == "2 blocks, 2 layers (stem, head); 2 merges" and not plan.warnings
 
 
 def test_concat_merges_make_blocks():
@@ -137,6 +180,39 @@ def test_a_residual_no_module_holds_falls_back_to_layers_with_a_warning():
     assert "TopLevelResidual.forward" in plan.warnings[0] and "a, b" in plan.warnings[0]
     assert "own nn.Module" in plan.warnings[0]
     assert "no block unit" in plan.warnings[1] and "model.blocks" in plan.warnings[1]
+
+
+def test_gates_and_a_top_level_residual_are_in_the_plan_with_a_warning():
+    plan = plan_units(GatedNet().eval(), X)
+    # u1 (no skip) by its depthwise conv, u2 and u3 by their skip adds; each holds its gate
+    assert _blocks(plan) == [("u1", "depthwise"), ("u2", "merge"), ("u3", "merge")]
+    assert plan.merges == 3 and plan.gates == 3 and plan.unheld == ["GatedNet.forward"]
+    assert plan.summary().endswith("; 3 merges, 3 gates, 1 in no unit (GatedNet.forward)")
+    assert len(plan.warnings) == 1
+    assert "residual add in GatedNet.forward" in plan.warnings[0] and "u2, u3" in plan.warnings[0]
+    assert plan.to_dict()["gates"] == 3
+
+
+def test_a_gate_outside_any_block_is_a_unit_of_its_own():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Pforte(8), nn.Conv2d(8, 8, 3, padding=1),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)).eval()
+    plan = plan_units(model, X)
+    assert _blocks(plan) == [("2", "gate")] and plan.gates == 1 and not plan.unheld
+    assert [u.name for u in plan.units] == ["0", "2", "3", "6"]
+
+
+def test_a_plain_product_of_two_branches_without_a_layer_is_no_gate():
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return (y * torch.sigmoid(y)).mean((2, 3))  # SiLU by hand: no layer between fork and multiply
+
+    plan = plan_units(Scale().eval(), X)
+    assert plan.gates == 0 and plan.blocks == []
 
 
 def test_a_module_run_twice_is_not_a_unit():

@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from .core.errors import UserError
 from .core.io import load_torch, save_torch
+from .quant.grid import ACT_GRIDS
 
 FORMAT = "genie-exp/quantized"
 VERSION = 1
@@ -33,7 +34,8 @@ def recipe(model_ref: dict, input_shape: Any, quant: Any, blocks: list[str], pla
                         "quantize_image": bool(quant.quantize_image),
                         "second_input_bits": None if quant.second_input_bits is None else int(quant.second_input_bits),
                         "last_layer_bits": None if quant.last_layer_bits is None else int(quant.last_layer_bits),
-                        "lp": float(quant.lp), "fold_bn": bool(quant.fold_bn), "blocks": list(blocks)},
+                        "lp": float(quant.lp), "fold_bn": bool(quant.fold_bn), "blocks": list(blocks),
+                        "act_grid": str(quant.act_grid)},
             "plan": _plain(plan or {})}
 
 
@@ -58,7 +60,6 @@ def act_table(student: nn.Module) -> dict[str, dict]:
     """Per activation quantizer (by its first path): bits, signed, step, integer range, and the
     layers / blocks that read through it (a shared quantizer is listed once)."""
     from .quant.act import ActQuantizer
-    from .quant.grid import act_levels
 
     first: dict[int, str] = {}
     readers: dict[int, list[str]] = {}
@@ -72,7 +73,7 @@ def act_table(student: nn.Module) -> dict[str, dict]:
     out = {}
     for name, m in student.named_modules():
         if isinstance(m, ActQuantizer) and m.is_initialized:
-            lo, hi = act_levels(m.bits, m.is_signed)
+            lo, hi = m.levels()
             out[first[id(m)]] = {"bits": int(m.bits), "signed": bool(m.is_signed), "scale": float(m.scale.detach()),
                                  "min": lo, "max": hi, "read_by": readers[id(m)]}
     return out
@@ -142,6 +143,8 @@ def _recipe_problem(blob: dict) -> Optional[str]:
         return f"convert.lp={c.get('lp')!r} is not a number above 0"
     if not isinstance(c.get("blocks"), list) or not all(isinstance(b, str) for b in c["blocks"]):
         return "convert.blocks is not a list of class names"
+    if c.get("act_grid", "symmetric") not in ACT_GRIDS:
+        return f"convert.act_grid={c.get('act_grid')!r} is not one of {', '.join(ACT_GRIDS)}"
     if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and 0 < v <= 4096 for v in shape)):
         return f"input_shape={shape!r} is not (channels, height, width)"
     for name, entry in (blob.get("layers") or {}).items():
@@ -174,7 +177,8 @@ def load_quantized(path: str | Path, model: Optional[nn.Module] = None, device: 
         fp = fold_batchnorm(fp, example)
     student = convert(fp, c["w_bits"], c["a_bits"], example, first_layer_bits=c["first_layer_bits"],
                       quantize_image=c["quantize_image"], second_input_bits=c["second_input_bits"],
-                      last_layer_bits=c["last_layer_bits"], blocks=c["blocks"], p=c["lp"], inplace=True)
+                      last_layer_bits=c["last_layer_bits"], blocks=c["blocks"], p=c["lp"], inplace=True,
+                      act_grid=c.get("act_grid", "symmetric"))
     try:
         student.load_state_dict(blob["state"])
     except RuntimeError as e:

@@ -51,6 +51,9 @@ class QuantConfig:
     # the calibration set. For studies of where a gap comes from; `real` makes a run few-shot.
     act_ranges: str = "calib"
     lp: float = 2.4  # norm of the step-size grid search
+    # Grid of a signed activation: symmetric (the paper's: half the levels below zero) | auto (also a
+    # grid whose zero sits where the range puts it, if its error is lower: quant/grid.py)
+    act_grid: str = "symmetric"
 
 
 @dataclass

@@ -27,6 +27,7 @@ def validate(cfg: Any) -> None:
     from .distill.sources import SOURCES
     from .models import list_models
     from .models.registry import check_model_kwargs
+    from .quant.grid import ACT_GRIDS
     from .quant.methods import METHODS
 
     _bits(cfg.quant.w, "quant.w")
@@ -46,6 +47,7 @@ def validate(cfg: Any) -> None:
     _choice(str(cfg.recon.compile).lower(), "recon.compile", COMPILE_CHOICES)
     _choice(str(cfg.distill.input_prior), "distill.input_prior", INPUT_PRIORS)
     _choice(str(cfg.quant.act_ranges), "quant.act_ranges", ["calib"] + list(SOURCES))
+    _choice(str(cfg.quant.act_grid), "quant.act_grid", list(ACT_GRIDS))
     if str(cfg.quant.act_ranges) != "calib" and str(cfg.recon.act_init) == "per_unit":
         raise UserError("quant.act_ranges sets the ranges up front; it does not go with recon.act_init=per_unit")
     if cfg.trainer.get("ddp_backend") is not None:

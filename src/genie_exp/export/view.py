@@ -19,9 +19,14 @@ class ExportAct(nn.Module):
     def __init__(self, q: ActQuantizer):
         super().__init__()
         self.active = q.is_initialized
-        self.lo, self.hi = act_levels(q.bits, q.is_signed)
+        lo, hi = q.levels()
         self.register_buffer("scale", q.scale.detach().float().reshape(()).clone())
-        self.register_buffer("zero_point", torch.tensor(0, dtype=torch.int8 if q.is_signed else torch.uint8))
+        if (lo, hi) == act_levels(q.bits, True) or lo == 0:  # symmetric signed (int8) or unsigned (uint8)
+            self.lo, self.hi = lo, hi
+            self.register_buffer("zero_point", torch.tensor(0, dtype=torch.int8 if lo < 0 else torch.uint8))
+        else:  # a grid with its zero inside: uint8 codes 0 .. 2^bits - 1 around zero point -lo
+            self.lo, self.hi = 0, hi - lo
+            self.register_buffer("zero_point", torch.tensor(-lo, dtype=torch.uint8))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.active:

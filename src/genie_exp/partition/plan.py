@@ -8,8 +8,13 @@ Precedence, each step taking only layers no earlier step took:
   3. residual merges in the traced graph, outermost module first;
   4. with `depthwise=True`, the smallest module holding a depthwise conv and the layer that reads it
      (BRECQ's mobilenet grouping for chains without skips), one depthwise conv per unit;
-  5. every Conv/Linear left is a layer unit.
-Units come in execution order; layers the forward never reaches come last."""
+  5. gates left over: the smallest module holding a multiply of a tensor by a function of itself with
+     a Conv/Linear on the way (squeeze-and-excitation, `x * sigmoid(conv(relu(conv(pool(x)))))`), so
+     that the gate's layers are fitted to the gated output rather than one by one;
+  6. every Conv/Linear left is a layer unit.
+Units come in execution order; layers the forward never reaches come last. The plan counts the merges
+(add, concat) and the gates it saw, and warns about every merge no unit holds (one written in the
+model's own forward, say): no reconstruction target then covers what that merge adds up."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,6 +34,7 @@ KNOWN_BLOCKS = frozenset({"BasicBlock", "Bottleneck", "InvertedResidual", "_Inve
 LAYER_TYPES = (nn.Conv2d, nn.Linear)
 MERGE_OPS = {"add": "add", "add_": "add", "__add__": "add", "__radd__": "add", "__iadd__": "add",
              "cat": "concat", "concat": "concat", "concatenate": "concat"}
+GATE_OPS = frozenset({"mul", "mul_", "__mul__", "__rmul__", "__imul__", "multiply"})
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
@@ -43,7 +49,9 @@ class PlannedUnit:
 class Plan:
     units: list[PlannedUnit]
     warnings: list[str] = field(default_factory=list)
-    merges: int = 0  # residual merges seen in the graph
+    merges: int = 0  # residual merges (add, concat) seen in the graph
+    gates: int = 0  # multiplies of a tensor by a function of itself (squeeze-and-excitation gates)
+    unheld: list[str] = field(default_factory=list)  # where each merge or gate no unit holds sits
 
     @property
     def blocks(self) -> list[str]:
@@ -57,11 +65,17 @@ class Plan:
         if layers:
             shown = layers if len(layers) <= 6 else layers[:3] + [f"... {len(layers) - 3} more"]
             text += f" ({', '.join(shown)})"
+        seen = [f"{n} {what}{'' if n == 1 else 's'}" for n, what in ((self.merges, "merge"), (self.gates, "gate")) if n]
+        if seen:
+            text += f"; {', '.join(seen)}"
+            if self.unheld:
+                text += f", {len(self.unheld)} in no unit ({', '.join(sorted(set(self.unheld)))})"
         return text
 
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "blocks": len(self.blocks), "layers": len(self.units) - len(self.blocks),
-                "merges": self.merges, "warnings": list(self.warnings)}
+                "merges": self.merges, "gates": self.gates, "unheld": list(self.unheld),
+                "warnings": list(self.warnings)}
 
 
 def _parent(path: str) -> str:
@@ -151,14 +165,25 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
     merges, unassigned = _merge_blocks(p)
     if depthwise:
         _depthwise_blocks(p)
-    warnings = []
+    gates = _gate_blocks(p)
+    warnings, unheld = [], []
     for node, layers in unassigned:
         left = [l for l in layers if p.covered.get(l) is None]
+        what = f"the residual {MERGE_OPS[node.target]} in {p.where(node.scope)}"
+        unheld.append(p.where(node.scope))
         if left:
-            warnings.append(f"the residual {MERGE_OPS[node.target]} in {p.where(node.scope)} is not inside a "
-                            f"submodule that holds its {len(layers)} layer(s) ({', '.join(layers[:3])}"
-                            f"{', ...' if len(layers) > 3 else ''}); they are reconstructed one by one. Move the "
+            warnings.append(f"{what} is not inside a submodule that holds its {len(layers)} layer(s) "
+                            f"({_listed(layers)}); they are reconstructed one by one. Move the "
                             f"residual into its own nn.Module to reconstruct it as a block")
+        else:
+            units = list(dict.fromkeys(p.covered[l] for l in layers))
+            warnings.append(f"{what} is not inside a submodule that holds its {len(layers)} layer(s) "
+                            f"({_listed(layers)}); they are reconstructed in the unit(s) {_listed(units)}, each on "
+                            f"its own, and no unit's target covers the sum. Move the residual into its own "
+                            f"nn.Module to reconstruct it as a block")
+    for node in gates:
+        if not _held(p, node):
+            unheld.append(p.where(node.scope))
     if merges and not p.chosen:
         warnings.append(f"the model has {merges} residual merge(s) but no block unit was found; reconstruction "
                         f"is layer by layer (name the block classes with model.blocks=[ClassName])")
@@ -169,7 +194,7 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
         return min((p.layer_nodes.get(l, never) for l in p.layers_under(u.name)), default=never)
 
     units.sort(key=first_run)  # stable: never-run units keep definition order at the end
-    return Plan(units, warnings, merges)
+    return Plan(units, warnings, merges, len(gates), unheld)
 
 
 def check_user_blocks(model: nn.Module, user_blocks) -> list[str]:
@@ -185,29 +210,49 @@ def check_user_blocks(model: nn.Module, user_blocks) -> list[str]:
     return list(user_blocks)
 
 
+def _listed(names: Sequence[str], most: int = 3) -> str:
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
+
+
+def _region(p: _Planner, m, anc: list[int]) -> tuple[list, list[str]]:
+    """For a node `m` of two or more operands that fork from one tensor: the nodes from the fork to
+    `m` and the layers among them; ([], []) where the operands share no origin."""
+    common = ~0
+    for i in m.inputs:
+        common &= anc[i] | (1 << i)
+    if len(m.inputs) < 2 or common <= 0:
+        return [], []
+    fork = common.bit_length() - 1
+    region = [n for n in p.tr.nodes[fork + 1:m.index + 1]
+              if (anc[n.index] >> fork) & 1 and (n is m or (anc[m.index] >> n.index) & 1)]
+    return region, [n.target for n in region if n.target in p.layer_nodes and n.op == "module"]
+
+
+def _holder(p: _Planner, region: list) -> str:
+    """The smallest module the runner can feed that holds every node of `region` ('' if none)."""
+    return p.usable_ancestor(_common_prefix([n.scope for n in region] +
+                                            [n.target for n in region if n.op == "module"]))
+
+
+def _held(p: _Planner, node) -> bool:
+    """Some chosen unit holds `node` (its op runs inside the unit's forward)."""
+    return any(node.scope == u.name or node.scope.startswith(u.name + ".") for u in p.chosen)
+
+
 def _merge_blocks(p: _Planner) -> tuple[int, list]:
     """Choose the modules that hold residual merges; returns (merges seen, merges no module holds)."""
-    nodes, anc = p.tr.nodes, p.tr.ancestors()
+    anc = p.tr.ancestors()
     candidates: set[str] = set()
     unassigned = []
     merges = 0
-    for m in nodes:
-        if m.op != "function" or m.target not in MERGE_OPS or len(m.inputs) < 2:
+    for m in p.tr.nodes:
+        if m.op != "function" or m.target not in MERGE_OPS:
             continue
-        common = ~0
-        for i in m.inputs:
-            common &= anc[i] | (1 << i)
-        if common <= 0:
-            continue  # the operands share no origin: not a residual
-        fork = common.bit_length() - 1
-        region = [n for n in nodes[fork + 1:m.index + 1]
-                  if (anc[n.index] >> fork) & 1 and (n is m or (anc[m.index] >> n.index) & 1)]
-        layers = [n.target for n in region if n.target in p.layer_nodes and n.op == "module"]
+        region, layers = _region(p, m, anc)
         if not layers:
-            continue
+            continue  # no residual: the operands share no origin, or no layer lies between
         merges += 1
-        paths = [n.scope for n in region] + [n.target for n in region if n.op == "module"]
-        block = p.usable_ancestor(_common_prefix(paths))
+        block = _holder(p, region)
         if block:
             candidates.add(block)
         else:
@@ -216,6 +261,24 @@ def _merge_blocks(p: _Planner) -> tuple[int, list]:
         if p.free(path):
             p.take(path, "merge")
     return merges, unassigned
+
+
+def _gate_blocks(p: _Planner) -> list:
+    """Find the gates (squeeze-and-excitation and the like); the holder of a gate whose layers no unit
+    has taken yet becomes a block. Returns the gates' nodes."""
+    anc = p.tr.ancestors()
+    gates = []
+    for m in p.tr.nodes:
+        if m.op != "function" or m.target not in GATE_OPS:
+            continue
+        region, layers = _region(p, m, anc)
+        if not layers:
+            continue
+        gates.append(m)
+        block = _holder(p, region)
+        if block and p.free(block) and not _held(p, m):
+            p.take(p.lift(block), "gate")
+    return gates
 
 
 def _depthwise_blocks(p: _Planner) -> None:

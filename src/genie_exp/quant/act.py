@@ -6,37 +6,55 @@ import torch.nn as nn
 
 from ..core import compiled
 from . import kernels
-from .grid import act_levels, search_act_scale
+from ..core.errors import UserError
+from .grid import ACT_GRIDS, search_act_grid
 from .lsq import lsq_qdrop
 from .qdrop import drop_mask
 
 
 class ActQuantizer(nn.Module):
-    """`signed` and `initialized` decide the output, so they are buffers (in state_dict), mirrored in
-    Python attributes so that a forward pass never reads a tensor (no device sync, traceable)."""
+    """`offset` (how many levels lie below zero: 0 unsigned, 2^(bits-1) the symmetric signed grid, in
+    between a grid whose zero sits where the calibration range put it; quant/grid.py), `signed`
+    (offset > 0) and `initialized` decide the output, so they are buffers (in state_dict), mirrored in
+    Python attributes so that a forward pass never reads a tensor (no device sync, traceable).
+    `grid`: "symmetric" (the paper's) or "auto" (quant.act_grid)."""
 
-    def __init__(self, bits: int, p: float = 2.4):
+    def __init__(self, bits: int, p: float = 2.4, grid: str = "symmetric"):
         super().__init__()
-        self.bits, self.p = bits, p
+        if grid not in ACT_GRIDS:
+            raise UserError(f"unknown quant.act_grid '{grid}' (choose from: {', '.join(ACT_GRIDS)})")
+        self.bits, self.p, self.grid = bits, p, grid
         self.scale = nn.Parameter(torch.tensor(1.0))
         self.register_buffer("signed", torch.tensor(False))
+        self.register_buffer("offset", torch.tensor(0))
         self.register_buffer("initialized", torch.tensor(False))
         self.is_signed = self.is_initialized = False
+        self.low = 0  # the offset, mirrored
         self.calibrating = False  # the next forward sets the step from its input
         self.drop_prob = 0.0  # QDrop: probability of leaving an element in FP (training only)
         self.rounded_grad = False  # recon.lsq_grad=rounded (see quant/lsq.py)
 
     @torch.no_grad()
     def init_from(self, x: torch.Tensor) -> None:
-        signed = bool(x.min() < 0)
-        self.signed.fill_(signed)
-        self.scale.fill_(search_act_scale(x, self.bits, signed, self.p))
+        scale, offset = search_act_grid(x, self.bits, self.grid, self.p)
+        self.scale.fill_(scale)
+        self.offset.fill_(offset)
+        self.signed.fill_(offset > 0)
         self.initialized.fill_(True)
-        self.is_signed, self.is_initialized = signed, True
+        self.is_signed, self.low, self.is_initialized = offset > 0, offset, True
+
+    def levels(self) -> tuple[int, int]:
+        """The integer range: round(clamp(x / scale, lo, hi)) * scale."""
+        return -self.low, 2 ** self.bits - 1 - self.low
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + "offset" not in state_dict and prefix + "signed" in state_dict:
+            # saved before offsets existed: the signed grid was the symmetric one
+            signed = bool(state_dict[prefix + "signed"])
+            state_dict[prefix + "offset"] = torch.tensor(2 ** (self.bits - 1) if signed else 0)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self.is_signed, self.is_initialized = bool(self.signed), bool(self.initialized)
+        self.low = int(self.offset)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.calibrating:
@@ -44,7 +62,7 @@ class ActQuantizer(nn.Module):
             self.calibrating = False
         if not self.is_initialized:
             return x
-        lo, hi = act_levels(self.bits, self.is_signed)
+        lo, hi = self.levels()
         if x.dtype in (torch.bfloat16, torch.float16):  # under autocast: fake-quantize in float32
             x = x.float()
         # QDrop: each element stays FP with probability drop_prob (training only)
@@ -54,4 +72,5 @@ class ActQuantizer(nn.Module):
         return lsq_qdrop(x, self.scale, lo, hi, mask, self.rounded_grad)
 
     def extra_repr(self) -> str:
-        return f"bits={self.bits}, signed={self.is_signed}, scale={float(self.scale):.4g}"
+        lo, hi = self.levels()
+        return f"bits={self.bits}, levels=[{lo}, {hi}], scale={float(self.scale.detach()):.4g}"

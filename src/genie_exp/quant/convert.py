@@ -53,7 +53,8 @@ def _readers_of_block_inputs(model: nn.Module, blocks: dict[str, nn.Module], exa
 def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *,
             first_layer_bits: int = 8, quantize_image: bool = False,
             second_input_bits: Optional[int] = 8, last_layer_bits: Optional[int] = 8,
-            blocks: Optional[Iterable[str]] = None, p: float = 2.4, inplace: bool = False) -> nn.Module:
+            blocks: Optional[Iterable[str]] = None, p: float = 2.4, inplace: bool = False,
+            act_grid: str = "symmetric") -> nn.Module:
     """A fake-quantized copy of `model` (weights quantized at init, activation steps not yet set).
     `blocks`: paths of the modules reconstructed as blocks, whose input is quantized once for all
     their layers that read it (and for the skip path); None: the blocks of the model's graph plan."""
@@ -76,7 +77,7 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
             a = last_layer_bits or a_bits
         elif name == second and second_input_bits:
             a = second_input_bits
-        _set_module(model, name, QuantLayer(layers[name], w, a, p))
+        _set_module(model, name, QuantLayer(layers[name], w, a, p, act_grid))
 
     second_layer = model.get_submodule(second) if second else None
     block_modules = {name: model.get_submodule(name) for name in blocks}

@@ -37,21 +37,69 @@ def act_levels(bits: int, signed: bool) -> tuple[int, int]:
     return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
 
 
+ACT_GRIDS = ("symmetric", "auto")
+
+
+def _subset(x: torch.Tensor, max_elements: int) -> torch.Tensor:
+    xf = x.detach().flatten().float()
+    if xf.numel() > max_elements:  # an evenly strided subset: deterministic and representative
+        xf = xf[:: (xf.numel() + max_elements - 1) // max_elements]
+    return xf
+
+
+def _lp_error(xf: torch.Tensor, scale: float, lo: int, hi: int, p: float) -> float:
+    return float((torch.clamp(torch.round(xf / scale), lo, hi) * scale - xf).abs().pow(p).mean())
+
+
+@torch.no_grad()
+def search_act_grid(x: torch.Tensor, bits: int, grid: str = "symmetric", p: float = 2.4,
+                    max_elements: int = 2 ** 18) -> tuple[float, int]:
+    """Per tensor: (step size, offset), the offset being how many of the 2^bits levels lie below zero
+    (an activation is round(clamp(x / step, -offset, 2^bits - 1 - offset)) * step).
+
+    Non-negative inputs get offset 0. Signed inputs get the symmetric grid (offset 2^(bits-1), the
+    paper's); with grid="auto" also the grid whose zero sits where the range puts it (offset
+    round((2^bits - 1) * -min / (max - min))), and the one of the two with the lower error wins:
+    Hardswish, SiLU or GELU outputs reach only a little below zero, where half of a symmetric grid's
+    levels go unused."""
+    if grid not in ACT_GRIDS:
+        raise ValueError(f"unknown activation grid {grid!r} (choose from: {', '.join(ACT_GRIDS)})")
+    xf = _subset(x, max_elements)
+    xmin, xmax = float(x.min()), float(x.max())  # the whole tensor decides the sign, as it always did
+    levels = 2 ** bits - 1
+    if xmin >= 0:
+        return _symmetric(xf, bits, False, p)[1], 0
+    err, scale = _symmetric(xf, bits, True, p)
+    best = (err, scale, 2 ** (bits - 1))
+    offset = min(max(round(levels * -xmin / (xmax - xmin)), 0), 2 ** (bits - 1)) if xmax > 0 else 2 ** (bits - 1)
+    if grid == "auto" and offset != best[2]:
+        lo, hi = -offset, levels - offset
+        # the step that just covers the range on both sides of the grid, then clipped as below
+        full = max(-xmin / offset if offset else 0.0, xmax / hi)
+        for r in RATIOS:
+            err = _lp_error(xf, r * full, lo, hi, p)
+            if err < best[0]:
+                best = (err, r * full, offset)
+    return best[1], best[2]
+
+
+def _symmetric(xf: torch.Tensor, bits: int, signed: bool, p: float) -> tuple[float, float]:
+    """(lp error, step) of the best clip ratio on the grid act_levels(bits, signed)."""
+    lo, hi = act_levels(bits, signed)
+    amax = float(xf.abs().max())
+    if amax == 0.0:
+        return 0.0, 1e-8
+    best_err, best_scale = float("inf"), amax / hi
+    for r in RATIOS:
+        scale = r * amax / hi
+        err = _lp_error(xf, scale, lo, hi, p)
+        if err < best_err:
+            best_err, best_scale = err, scale
+    return best_err, best_scale
+
+
 @torch.no_grad()
 def search_act_scale(x: torch.Tensor, bits: int, signed: bool, p: float = 2.4,
                      max_elements: int = 2 ** 18) -> float:
     """Per tensor, symmetric: the step size (a float)."""
-    xf = x.detach().flatten().float()
-    if xf.numel() > max_elements:  # an evenly strided subset: deterministic and representative
-        xf = xf[:: (xf.numel() + max_elements - 1) // max_elements]
-    lo, hi = act_levels(bits, signed)
-    amax = float(xf.abs().max())
-    if amax == 0.0:
-        return 1e-8
-    best_err, best_scale = float("inf"), amax / hi
-    for r in RATIOS:
-        scale = r * amax / hi
-        err = float((torch.clamp(torch.round(xf / scale), lo, hi) * scale - xf).abs().pow(p).mean())
-        if err < best_err:
-            best_err, best_scale = err, scale
-    return best_scale
+    return _symmetric(_subset(x, max_elements), bits, signed, p)[1]

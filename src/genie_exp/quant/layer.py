@@ -19,11 +19,12 @@ class QuantLayer(nn.Module):
     switches of set_quant_state decide the output: they are the `switches` buffer (in state_dict),
     mirrored in Python attributes."""
 
-    def __init__(self, module: nn.Module, w_bits: int, a_bits: Optional[int], p: float = 2.4):
+    def __init__(self, module: nn.Module, w_bits: int, a_bits: Optional[int], p: float = 2.4,
+                 act_grid: str = "symmetric"):
         super().__init__()
         self.module = module
         self.weight_quantizer = WeightQuantizer(module.weight.detach(), w_bits, p)
-        self.act_quantizer: Optional[ActQuantizer] = ActQuantizer(a_bits, p) if a_bits else None
+        self.act_quantizer: Optional[ActQuantizer] = ActQuantizer(a_bits, p, act_grid) if a_bits else None
         self.register_buffer("switches", torch.ones(len(SWITCHES), dtype=torch.bool))
         self._switch = dict.fromkeys(SWITCHES, True)
 

@@ -63,7 +63,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
     plan = make_plan(reference, example, user_blocks, bool(recon.group_depthwise), announce=m.reconstruct and ctx.is_main)
     student = convert(reference, int(quant.w), int(quant.a), example, first_layer_bits=quant.first_layer_bits,
                       quantize_image=quant.quantize_image, second_input_bits=quant.second_input_bits,
-                      last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp)
+                      last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp,
+                      act_grid=str(quant.act_grid))
     per_unit = m.reconstruct and recon.act_init == "per_unit"
     if not per_unit:  # per_unit: each unit's steps are set just before its reconstruction
         ranges = calib if act_images is None else act_images
