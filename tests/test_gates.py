@@ -129,3 +129,18 @@ def test_a_state_saved_before_offsets_existed_loads_as_the_symmetric_grid(model)
     assert fresh.s1.tief[0].act_quantizer.levels() == (-8, 7)
     with torch.no_grad():
         assert torch.equal(fresh.eval()(X), s.eval()(X))
+
+
+def test_gate_bits_raise_only_the_gate_layers_and_survive_a_reload(model, tmp_path):
+    from genie_exp.partition import plan_units
+
+    plan = plan_units(model, X[:2])
+    assert plan.gate_layers == ["s1.klappe.zu", "s1.klappe.auf", "s2.klappe.zu", "s2.klappe.auf"]
+    q = genie_exp.quantize(model, X, w_bits=2, a_bits=4, iters=2, batch_size=8, progress=False, device="cpu",
+                           gate_bits=8)
+    assert q.s1.klappe.zu.weight_quantizer.bits == 8 and q.s1.klappe.zu.act_quantizer.bits == 8
+    assert q.s1.breit[0].weight_quantizer.bits == 2 and q.s1.schmal[0].act_quantizer.bits == 4
+    back = genie_exp.load_quantized(genie_exp.save_quantized(q, tmp_path / "q.pt"))
+    assert back.s2.klappe.auf.weight_quantizer.bits == 8
+    with torch.no_grad():
+        assert torch.equal(back(X), q(X))

@@ -35,7 +35,9 @@ def recipe(model_ref: dict, input_shape: Any, quant: Any, blocks: list[str], pla
                         "second_input_bits": None if quant.second_input_bits is None else int(quant.second_input_bits),
                         "last_layer_bits": None if quant.last_layer_bits is None else int(quant.last_layer_bits),
                         "lp": float(quant.lp), "fold_bn": bool(quant.fold_bn), "blocks": list(blocks),
-                        "act_grid": str(quant.act_grid)},
+                        "act_grid": str(quant.act_grid),
+                        "gate_bits": None if quant.gate_bits is None else int(quant.gate_bits),
+                        "gate_layers": list((plan or {}).get("gate_layers", [])) if quant.gate_bits else []},
             "plan": _plain(plan or {})}
 
 
@@ -143,6 +145,10 @@ def _recipe_problem(blob: dict) -> Optional[str]:
         return f"convert.lp={c.get('lp')!r} is not a number above 0"
     if not isinstance(c.get("blocks"), list) or not all(isinstance(b, str) for b in c["blocks"]):
         return "convert.blocks is not a list of class names"
+    if not _bits_ok(c.get("gate_bits"), optional=True):
+        return f"convert.gate_bits={c.get('gate_bits')!r} is not an integer from 2 to 8 or null"
+    if not isinstance(c.get("gate_layers", []), list) or not all(isinstance(b, str) for b in c.get("gate_layers", [])):
+        return "convert.gate_layers is not a list of layer names"
     if c.get("act_grid", "symmetric") not in ACT_GRIDS:
         return f"convert.act_grid={c.get('act_grid')!r} is not one of {', '.join(ACT_GRIDS)}"
     if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and 0 < v <= 4096 for v in shape)):
@@ -178,7 +184,8 @@ def load_quantized(path: str | Path, model: Optional[nn.Module] = None, device: 
     student = convert(fp, c["w_bits"], c["a_bits"], example, first_layer_bits=c["first_layer_bits"],
                       quantize_image=c["quantize_image"], second_input_bits=c["second_input_bits"],
                       last_layer_bits=c["last_layer_bits"], blocks=c["blocks"], p=c["lp"], inplace=True,
-                      act_grid=c.get("act_grid", "symmetric"))
+                      act_grid=c.get("act_grid", "symmetric"), gate_layers=c.get("gate_layers", []),
+                      gate_bits=c.get("gate_bits"))
     try:
         student.load_state_dict(blob["state"])
     except RuntimeError as e:

@@ -54,6 +54,9 @@ class QuantConfig:
     # Grid of a signed activation: symmetric (the paper's: half the levels below zero) | auto (also a
     # grid whose zero sits where the range puts it, if its error is lower: quant/grid.py)
     act_grid: str = "symmetric"
+    # Bits of the layers inside squeeze-and-excitation gates (weights and input), as the first and last
+    # layers have theirs; null = quant.w / quant.a
+    gate_bits: Optional[int] = None
 
 
 @dataclass
@@ -204,6 +207,7 @@ NUMBERS = {
     "bench.reps": (1, None, True), "bench.warmup": (0, None, True), "trainer.num_nodes": (1, None, True),
 }
 OPTIONAL_NUMBERS = {"quant.second_input_bits": (2, 8, True), "quant.last_layer_bits": (2, 8, True),
+                    "quant.gate_bits": (2, 8, True),
                     "data.eval_samples": (1, None, True), "distill.early_stop": (1, None, True),
                     "train.max_batches": (1, None, True)}
 

@@ -52,6 +52,7 @@ class Plan:
     merges: int = 0  # residual merges (add, concat) seen in the graph
     gates: int = 0  # multiplies of a tensor by a function of itself (squeeze-and-excitation gates)
     unheld: list[str] = field(default_factory=list)  # where each merge or gate no unit holds sits
+    gate_layers: list[str] = field(default_factory=list)  # the Conv/Linear layers inside the gates
 
     @property
     def blocks(self) -> list[str]:
@@ -75,6 +76,7 @@ class Plan:
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "blocks": len(self.blocks), "layers": len(self.units) - len(self.blocks),
                 "merges": self.merges, "gates": self.gates, "unheld": list(self.unheld),
+                "gate_layers": list(self.gate_layers),
                 "warnings": list(self.warnings)}
 
 
@@ -181,7 +183,7 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
                             f"({_listed(layers)}); they are reconstructed in the unit(s) {_listed(units)}, each on "
                             f"its own, and no unit's target covers the sum. Move the residual into its own "
                             f"nn.Module to reconstruct it as a block")
-    for node in gates:
+    for node, _ in gates:
         if not _held(p, node):
             unheld.append(p.where(node.scope))
     if merges and not p.chosen:
@@ -194,7 +196,8 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
         return min((p.layer_nodes.get(l, never) for l in p.layers_under(u.name)), default=never)
 
     units.sort(key=first_run)  # stable: never-run units keep definition order at the end
-    return Plan(units, warnings, merges, len(gates), unheld)
+    gate_layers = list(dict.fromkeys(l for _, layers in gates for l in layers))
+    return Plan(units, warnings, merges, len(gates), unheld, gate_layers)
 
 
 def check_user_blocks(model: nn.Module, user_blocks) -> list[str]:
@@ -265,7 +268,7 @@ def _merge_blocks(p: _Planner) -> tuple[int, list]:
 
 def _gate_blocks(p: _Planner) -> list:
     """Find the gates (squeeze-and-excitation and the like); the holder of a gate whose layers no unit
-    has taken yet becomes a block. Returns the gates' nodes."""
+    has taken yet becomes a block. Returns (node, its layers) per gate."""
     anc = p.tr.ancestors()
     gates = []
     for m in p.tr.nodes:
@@ -274,7 +277,7 @@ def _gate_blocks(p: _Planner) -> list:
         region, layers = _region(p, m, anc)
         if not layers:
             continue
-        gates.append(m)
+        gates.append((m, layers))
         block = _holder(p, region)
         if block and p.free(block) and not _held(p, m):
             p.take(p.lift(block), "gate")

@@ -54,10 +54,11 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
             first_layer_bits: int = 8, quantize_image: bool = False,
             second_input_bits: Optional[int] = 8, last_layer_bits: Optional[int] = 8,
             blocks: Optional[Iterable[str]] = None, p: float = 2.4, inplace: bool = False,
-            act_grid: str = "symmetric") -> nn.Module:
+            act_grid: str = "symmetric", gate_layers: Iterable[str] = (), gate_bits: Optional[int] = None) -> nn.Module:
     """A fake-quantized copy of `model` (weights quantized at init, activation steps not yet set).
     `blocks`: paths of the modules reconstructed as blocks, whose input is quantized once for all
-    their layers that read it (and for the skip path); None: the blocks of the model's graph plan."""
+    their layers that read it (and for the skip path); None: the blocks of the model's graph plan.
+    `gate_layers` (the plan's) get `gate_bits` for their weights and input when it is set."""
     model = model if inplace else copy.deepcopy(model)
     model.eval()
     if blocks is None:
@@ -77,6 +78,8 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
             a = last_layer_bits or a_bits
         elif name == second and second_input_bits:
             a = second_input_bits
+        if gate_bits and name in gate_layers and name not in (first, last):
+            w = a = gate_bits  # a gate's layers: weights and input (quant.gate_bits)
         _set_module(model, name, QuantLayer(layers[name], w, a, p, act_grid))
 
     second_layer = model.get_submodule(second) if second else None

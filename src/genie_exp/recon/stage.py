@@ -2,7 +2,6 @@
 activation steps, reconstruct (Genie-M / AdaRound) or not (RTN). Returns what it made."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -19,7 +18,6 @@ from ..quant.methods import quant_method
 from .checkpoint import ReconCheckpoint
 from .runner import reconstruct
 
-log = logging.getLogger(__name__)
 # recon.compile=auto compiles from this many optimizer steps in all (recon.iters x units): where the
 # steps' saving covers a first compile from an empty cache (2-core CPU: 37.6 s against 2.4 ms a step;
 # experiments/time_to_accuracy/README.md, "Compile or not").
@@ -41,8 +39,7 @@ def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[s
     plan = plan_units(reference, calib[:2], list(user_blocks), depthwise=depthwise)
     if announce:
         print(f"reconstruction plan: {plan.summary()}", flush=True)
-        for w in plan.warnings:
-            log.warning(w)
+        for w in plan.warnings:  # printed once: a log record too would repeat it on the CLI's stdout
             print(f"warning: {w}", flush=True)
     return plan
 
@@ -64,7 +61,7 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
     student = convert(reference, int(quant.w), int(quant.a), example, first_layer_bits=quant.first_layer_bits,
                       quantize_image=quant.quantize_image, second_input_bits=quant.second_input_bits,
                       last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp,
-                      act_grid=str(quant.act_grid))
+                      act_grid=str(quant.act_grid), gate_layers=plan.gate_layers, gate_bits=quant.gate_bits)
     per_unit = m.reconstruct and recon.act_init == "per_unit"
     if not per_unit:  # per_unit: each unit's steps are set just before its reconstruction
         ranges = calib if act_images is None else act_images
