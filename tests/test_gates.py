@@ -144,3 +144,12 @@ def test_gate_bits_raise_only_the_gate_layers_and_survive_a_reload(model, tmp_pa
     assert back.s2.klappe.auf.weight_quantizer.bits == 8
     with torch.no_grad():
         assert torch.equal(back(X), q(X))
+
+
+def test_a_model_with_hardswish_is_told_about_the_zero_point_grid(model):
+    from genie_exp.recon.stage import grid_hint
+
+    hint = grid_hint(model, "symmetric")
+    assert hint and "Hardswish" in hint and "quant.act_grid=auto" in hint
+    assert grid_hint(model, "auto") is None
+    assert grid_hint(nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU()), "symmetric") is None

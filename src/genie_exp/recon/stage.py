@@ -44,6 +44,21 @@ def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[s
     return plan
 
 
+# Activations that reach only a little below zero: a symmetric signed grid leaves half its levels unused
+BELOW_ZERO_TAILS = (nn.Hardswish, nn.SiLU, nn.GELU, nn.Mish, nn.ELU)
+
+
+def grid_hint(model: nn.Module, act_grid: str) -> Optional[str]:
+    """A one-line suggestion where the model has such activations and quant.act_grid is symmetric."""
+    if act_grid != "symmetric":
+        return None
+    kinds = sorted({type(m).__name__ for m in model.modules() if isinstance(m, BELOW_ZERO_TAILS)})
+    if not kinds:
+        return None
+    return (f"the model has {', '.join(kinds)} activations, which reach only a little below zero; "
+            f"quant.act_grid=auto gives their quantizers a zero-point grid (README, 'Bring your own model')")
+
+
 def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: str, recon: Any, ctx: RunContext,
                    user_blocks: Sequence[str] = (), checkpoint: Optional[ReconCheckpoint] = None,
                    act_images: Optional[torch.Tensor] = None) -> QuantResult:
@@ -58,6 +73,9 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
     reference = fold_batchnorm(teacher, example) if quant.fold_bn else teacher
     plan = make_plan(reference, example, user_blocks, bool(recon.group_depthwise), announce=m.reconstruct and ctx.is_main)
+    hint = grid_hint(reference, str(quant.act_grid))
+    if hint and ctx.is_main:
+        print(f"note: {hint}", flush=True)
     student = convert(reference, int(quant.w), int(quant.a), example, first_layer_bits=quant.first_layer_bits,
                       quantize_image=quant.quantize_image, second_input_bits=quant.second_input_bits,
                       last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp,
