@@ -114,11 +114,21 @@ def test_the_gate_net_with_zero_points_reloads_and_exports_as_it_computes(model,
     from genie_exp.export import export_onnx
 
     path = export_onnx(q, [3, 12, 12], tmp_path / "q.onnx")
+    import onnx
+
+    # a gate's convs carry a bias: it is an Add of its own, which onnxruntime does not re-quantize
+    convs = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Conv"]
+    assert convs and all(len(n.input) == 2 for n in convs)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    plain = ort.SessionOptions()
+    plain.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    unoptimized = ort.InferenceSession(str(path), plain, providers=["CPUExecutionProvider"])
     got = torch.from_numpy(session.run(None, {"images": X.numpy()})[0])
+    as_written = torch.from_numpy(unoptimized.run(None, {"images": X.numpy()})[0])
     with torch.no_grad():
         ref = q(X)
     assert torch.allclose(got, ref, atol=1e-3) and torch.equal(got.argmax(1), ref.argmax(1))
+    assert torch.allclose(got, as_written, atol=1e-5)
 
 
 def test_a_state_saved_before_offsets_existed_loads_as_the_symmetric_grid(model):

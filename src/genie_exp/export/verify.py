@@ -1,9 +1,9 @@
 """Check an exported ONNX graph against the PyTorch model it came from, with onnxruntime on the CPU:
 top-1 of both on a dataset's test split and the largest logit difference, for onnxruntime's default
 session and for one with its graph optimizations off. The second runs the graph as written (the
-QCDQ semantics); the first is what a deployment gets, where onnxruntime rewrites parts of the graph
-(constant folding, fused and integer-domain kernels) that round differently, so a 4-bit code can move
-by a step: a gate's squeeze conv on its 1x1 map is where it showed first (experiments/modern_blocks)."""
+QCDQ semantics); the first is what a deployment gets, where onnxruntime may rewrite parts of the
+graph into kernels that round differently (a float bias inside a Conv re-quantized to int32 did, until
+the export wrote biases as Adds: experiments/modern_blocks/README.md, "ONNX")."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -53,9 +53,13 @@ class ExportLayer(nn.Module):
         if self.act is not None:
             x = self.act(x)
         w = torch.ops.genie_exp.dequant(self.codes, self.scale, self.zero_point)
-        if self.conv is not None:
-            return self.conv._conv_forward(x, w, self.bias)
-        return F.linear(x, w, self.bias)
+        y = F.linear(x, w) if self.conv is None else self.conv._conv_forward(x, w, None)
+        if self.bias is None:
+            return y
+        # the bias as an Add of its own: onnxruntime re-quantizes a float bias that sits in the Conv (or
+        # Gemm) to int32 at the step s_input x s_weight, which at 4 bits moved the gates' squeeze convs
+        # by a code (experiments/modern_blocks/README.md, "ONNX")
+        return y + (self.bias if self.conv is None else self.bias.view(1, -1, 1, 1))
 
 
 def export_view(student: nn.Module) -> nn.Module:
