@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny generated datasets, config composition, an isolated cache directory."""
+"""Shared fixtures: tiny generated datasets, config composition, an isolated cache directory, and the
+small nets of a user's own that several test files quantize."""
 from __future__ import annotations
 
 import gzip
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn as nn
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
@@ -121,3 +123,41 @@ def calib_set(cfg, teacher, data):
     from genie_exp.distill import calibration_set
 
     return calibration_set(cfg.distill, teacher, data.image_size, RunContext.from_config(cfg), data, cfg.model.name)
+
+
+def with_bn_statistics(model: nn.Module, shape: tuple, batches: int = 3) -> nn.Module:
+    """`model` in eval mode, its BatchNorm statistics from a few random batches of `shape` (a trained
+    model's stand-in; the caller seeds)."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(*shape))
+    return model.eval()
+
+
+class Pforte(nn.Module):
+    """A squeeze-and-excitation gate under names no table knows: x * sigmoid(conv(relu(conv(pool(x)))))."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.eng, self.weit = nn.Conv2d(c, 4, 1), nn.Conv2d(4, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.weit(torch.relu(self.eng(x.mean((2, 3), keepdim=True)))))
+
+
+class Umkehr(nn.Module):
+    """An inverted residual with Hardswish and a gate; the skip only where the shapes allow it."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.auf = nn.Sequential(nn.Conv2d(cin, 2 * cin, 1, bias=False), nn.BatchNorm2d(2 * cin), nn.Hardswish())
+        self.tief = nn.Sequential(nn.Conv2d(2 * cin, 2 * cin, 3, stride, 1, groups=2 * cin, bias=False),
+                                  nn.BatchNorm2d(2 * cin), nn.Hardswish())
+        self.pforte = Pforte(2 * cin)
+        self.ab = nn.Sequential(nn.Conv2d(2 * cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.ab(self.pforte(self.tief(self.auf(x))))
+        return x + y if self.skip else y

@@ -13,7 +13,7 @@ import genie_exp
 from genie_exp.artifact import read_artifact
 from genie_exp.quant import QuantLayer, convert
 
-from conftest import run_cli
+from conftest import run_cli, with_bn_statistics
 
 
 class Tiny(nn.Module):
@@ -35,12 +35,7 @@ class Tiny(nn.Module):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = Tiny()
-    m.train()
-    with torch.no_grad():
-        for _ in range(3):
-            m(torch.randn(16, 3, 12, 12))
-    return m.eval()
+    return with_bn_statistics(Tiny(), (16, 3, 12, 12))
 
 
 X = torch.randn(16, 3, 12, 12, generator=torch.Generator().manual_seed(1))

@@ -11,36 +11,16 @@ import genie_exp
 from genie_exp.quant import calibrate_activations, convert
 from genie_exp.quant.grid import search_act_grid
 
-
-class Klappe(nn.Module):
-    """A user's gate: x * sigmoid(conv(relu(conv(pool(x)))))."""
-
-    def __init__(self, c: int):
-        super().__init__()
-        self.zu, self.auf = nn.Conv2d(c, 4, 1), nn.Conv2d(4, c, 1)
-
-    def forward(self, x):
-        return x * torch.sigmoid(self.auf(torch.relu(self.zu(x.mean((2, 3), keepdim=True)))))
-
-
-class Stufe(nn.Module):
-    def __init__(self, c: int):
-        super().__init__()
-        self.breit = nn.Sequential(nn.Conv2d(c, 2 * c, 1), nn.BatchNorm2d(2 * c), nn.Hardswish())
-        self.tief = nn.Sequential(nn.Conv2d(2 * c, 2 * c, 3, padding=1, groups=2 * c), nn.BatchNorm2d(2 * c),
-                                  nn.Hardswish())
-        self.klappe = Klappe(2 * c)
-        self.schmal = nn.Sequential(nn.Conv2d(2 * c, c, 1), nn.BatchNorm2d(c))
-
-    def forward(self, x):
-        return x + self.schmal(self.klappe(self.tief(self.breit(x))))
+from conftest import Umkehr, with_bn_statistics
 
 
 class Torwerk(nn.Module):
+    """Two gated inverted residuals (conftest.Umkehr) behind a Hardswish stem."""
+
     def __init__(self):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Hardswish())
-        self.s1, self.s2 = Stufe(8), Stufe(8)
+        self.s1, self.s2 = Umkehr(8, 8), Umkehr(8, 8)
         self.head = nn.Linear(8, 5)
 
     def forward(self, x):
@@ -50,11 +30,7 @@ class Torwerk(nn.Module):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = Torwerk().train()
-    with torch.no_grad():
-        for _ in range(3):
-            m(torch.randn(16, 3, 12, 12))
-    return m.eval()
+    return with_bn_statistics(Torwerk(), (16, 3, 12, 12))
 
 
 X = torch.randn(32, 3, 12, 12, generator=torch.Generator().manual_seed(2))
@@ -69,13 +45,13 @@ def _student(model, grid: str):
 @pytest.mark.parametrize("grid", ["symmetric", "auto"])
 def test_a_gate_has_its_quantizers_with_the_right_signs(model, grid):
     s = _student(model, grid)
-    gate = s.s2.klappe
-    reduce_q, expand_q = gate.zu.act_quantizer, gate.auf.act_quantizer
+    gate = s.s2.pforte
+    reduce_q, expand_q = gate.eng.act_quantizer, gate.weit.act_quantizer
     assert reduce_q.is_initialized and expand_q.is_initialized and reduce_q is not expand_q
     assert not expand_q.is_signed and expand_q.levels() == (0, 15)  # it reads a ReLU
     assert reduce_q.is_signed  # it reads the pooled Hardswish, which goes below zero
     # what the gate multiplies is read, quantized, by the projection
-    proj_q = s.s2.schmal[0].act_quantizer
+    proj_q = s.s2.ab[0].act_quantizer
     assert proj_q.is_initialized and proj_q.is_signed
 
 
@@ -145,13 +121,13 @@ def test_gate_bits_raise_only_the_gate_layers_and_survive_a_reload(model, tmp_pa
     from genie_exp.partition import plan_units
 
     plan = plan_units(model, X[:2])
-    assert plan.gate_layers == ["s1.klappe.zu", "s1.klappe.auf", "s2.klappe.zu", "s2.klappe.auf"]
+    assert plan.gate_layers == ["s1.pforte.eng", "s1.pforte.weit", "s2.pforte.eng", "s2.pforte.weit"]
     q = genie_exp.quantize(model, X, w_bits=2, a_bits=4, iters=2, batch_size=8, progress=False, device="cpu",
                            gate_bits=8)
-    assert q.s1.klappe.zu.weight_quantizer.bits == 8 and q.s1.klappe.zu.act_quantizer.bits == 8
-    assert q.s1.breit[0].weight_quantizer.bits == 2 and q.s1.schmal[0].act_quantizer.bits == 4
+    assert q.s1.pforte.eng.weight_quantizer.bits == 8 and q.s1.pforte.eng.act_quantizer.bits == 8
+    assert q.s1.auf[0].weight_quantizer.bits == 2 and q.s1.ab[0].act_quantizer.bits == 4
     back = genie_exp.load_quantized(genie_exp.save_quantized(q, tmp_path / "q.pt"))
-    assert back.s2.klappe.auf.weight_quantizer.bits == 8
+    assert back.s2.pforte.weit.weight_quantizer.bits == 8
     with torch.no_grad():
         assert torch.equal(back(X), q(X))
 

@@ -11,6 +11,8 @@ from genie_exp.core.errors import UserError
 from genie_exp.models import create_model, list_models
 from genie_exp.partition import KNOWN_BLOCKS, plan_units
 
+from conftest import Pforte, Umkehr
+
 
 def conv_bn(cin: int, cout: int, groups: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
@@ -84,34 +86,6 @@ class TopLevelResidual(nn.Module):
         x = torch.relu(self.stem(x))
         x = x + self.b(torch.relu(self.a(x)))
         return self.head(x.mean((2, 3)))
-
-
-class Pforte(nn.Module):
-    """A squeeze-and-excitation gate under names no table knows: x * sigmoid(conv(relu(conv(pool(x)))))."""
-
-    def __init__(self, c: int):
-        super().__init__()
-        self.eng, self.weit = nn.Conv2d(c, 4, 1), nn.Conv2d(4, c, 1)
-
-    def forward(self, x):
-        return x * torch.sigmoid(self.weit(torch.relu(self.eng(x.mean((2, 3), keepdim=True)))))
-
-
-class Umkehr(nn.Module):
-    """An inverted residual with Hardswish and a gate; the skip only where the shapes allow it."""
-
-    def __init__(self, cin: int, cout: int, stride: int = 1):
-        super().__init__()
-        self.auf = nn.Sequential(nn.Conv2d(cin, 2 * cin, 1, bias=False), nn.BatchNorm2d(2 * cin), nn.Hardswish())
-        self.tief = nn.Sequential(nn.Conv2d(2 * cin, 2 * cin, 3, stride, 1, groups=2 * cin, bias=False),
-                                  nn.BatchNorm2d(2 * cin), nn.Hardswish())
-        self.pforte = Pforte(2 * cin)
-        self.ab = nn.Sequential(nn.Conv2d(2 * cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = stride == 1 and cin == cout
-
-    def forward(self, x):
-        y = self.ab(self.pforte(self.tief(self.auf(x))))
-        return x + y if self.skip else y
 
 
 class GatedNet(nn.Module):

@@ -105,6 +105,7 @@ def _is_depthwise(m: nn.Module) -> bool:
 class _Planner:
     def __init__(self, model: nn.Module, tr: Trace, layer_types: tuple):
         self.model, self.tr = model, tr
+        self.anc = tr.ancestors()  # per node, the bit set of the nodes it depends on (every pass reads it)
         self.modules = dict(model.named_modules())
         self.layers = [n for n, m in self.modules.items() if isinstance(m, layer_types) and n]
         self.layer_nodes = {n.target: n.index for n in reversed(tr.nodes)
@@ -244,7 +245,7 @@ def _held(p: _Planner, node) -> bool:
 
 def _merge_blocks(p: _Planner) -> tuple[int, list]:
     """Choose the modules that hold residual merges; returns (merges seen, merges no module holds)."""
-    anc = p.tr.ancestors()
+    anc = p.anc
     candidates: set[str] = set()
     unassigned = []
     merges = 0
@@ -269,7 +270,7 @@ def _merge_blocks(p: _Planner) -> tuple[int, list]:
 def _gate_blocks(p: _Planner) -> list:
     """Find the gates (squeeze-and-excitation and the like); the holder of a gate whose layers no unit
     has taken yet becomes a block. Returns (node, its layers) per gate."""
-    anc = p.tr.ancestors()
+    anc = p.anc
     gates = []
     for m in p.tr.nodes:
         if m.op != "function" or m.target not in GATE_OPS:
@@ -285,7 +286,7 @@ def _gate_blocks(p: _Planner) -> list:
 
 
 def _depthwise_blocks(p: _Planner) -> None:
-    nodes, anc = p.tr.nodes, p.tr.ancestors()
+    nodes, anc = p.tr.nodes, p.anc
     for d in nodes:
         if d.op != "module" or d.target not in p.layer_nodes or d.target in p.covered or not _is_depthwise(d.module):
             continue

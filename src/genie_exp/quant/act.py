@@ -14,9 +14,10 @@ from .qdrop import drop_mask
 
 class ActQuantizer(nn.Module):
     """`offset` (how many levels lie below zero: 0 unsigned, 2^(bits-1) the symmetric signed grid, in
-    between a grid whose zero sits where the calibration range put it; quant/grid.py), `signed`
-    (offset > 0) and `initialized` decide the output, so they are buffers (in state_dict), mirrored in
-    Python attributes so that a forward pass never reads a tensor (no device sync, traceable).
+    between a grid whose zero sits where the calibration range put it; quant/grid.py) and
+    `initialized` decide the output, so they are buffers (in state_dict), mirrored in Python attributes
+    so that a forward pass never reads a tensor (no device sync, traceable). The `signed` buffer
+    (offset > 0) stays in the state for the files saved before offsets existed, which it maps.
     `grid`: "symmetric" (the paper's) or "auto" (quant.act_grid)."""
 
     def __init__(self, bits: int, p: float = 2.4, grid: str = "symmetric"):
@@ -28,7 +29,7 @@ class ActQuantizer(nn.Module):
         self.register_buffer("signed", torch.tensor(False))
         self.register_buffer("offset", torch.tensor(0))
         self.register_buffer("initialized", torch.tensor(False))
-        self.is_signed = self.is_initialized = False
+        self.is_initialized = False
         self.low = 0  # the offset, mirrored
         self.calibrating = False  # the next forward sets the step from its input
         self.drop_prob = 0.0  # QDrop: probability of leaving an element in FP (training only)
@@ -41,7 +42,11 @@ class ActQuantizer(nn.Module):
         self.offset.fill_(offset)
         self.signed.fill_(offset > 0)
         self.initialized.fill_(True)
-        self.is_signed, self.low, self.is_initialized = offset > 0, offset, True
+        self.low, self.is_initialized = offset, True
+
+    @property
+    def is_signed(self) -> bool:
+        return self.low > 0
 
     def levels(self) -> tuple[int, int]:
         """The integer range: round(clamp(x / scale, lo, hi)) * scale."""
@@ -53,8 +58,7 @@ class ActQuantizer(nn.Module):
             signed = bool(state_dict[prefix + "signed"])
             state_dict[prefix + "offset"] = torch.tensor(2 ** (self.bits - 1) if signed else 0)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        self.is_signed, self.is_initialized = bool(self.signed), bool(self.initialized)
-        self.low = int(self.offset)
+        self.is_initialized, self.low = bool(self.initialized), int(self.offset)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.calibrating:
