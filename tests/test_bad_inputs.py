@@ -171,4 +171,4 @@ def test_malicious_pickle_never_runs(results):
 def test_bn_free_teacher_works_without_genie_d(results):
     r, run_dir = results["bn_free_teacher_noise"]
     assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads((run_dir / "metrics.json").read_text())["model"] == "custom"
+    assert json.loads((run_dir / "metrics.json").read_text())["model"] == "NoBN"

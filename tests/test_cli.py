@@ -129,7 +129,7 @@ def test_custom_model_and_mismatched_checkpoint(tmp_path, fmnist_root):
     ok = run_cli(*common, "model.weights=tiny.pt", "+model.kwargs.width=8", f"hydra.run.dir={tmp_path / 'ok'}",
                  cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr[-2000:]
-    assert json.loads((tmp_path / "ok" / "metrics.json").read_text())["model"] == "custom"
+    assert json.loads((tmp_path / "ok" / "metrics.json").read_text())["model"] == "TinyNet"
     bad = run_cli(*common, "model.weights=tiny.pt", "+model.kwargs.width=4", f"hydra.run.dir={tmp_path / 'bad'}",
                   cwd=tmp_path)
     assert bad.returncode != 0

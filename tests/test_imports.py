@@ -14,12 +14,13 @@ PKG = "genie_exp"
 # Layers, bottom up. A module may import its own package and anything of a LOWER layer, never a
 # package of its own layer or above (stages do not import each other; quant/ never imports recon/).
 LAYERS = [
+    ["choices"],
     ["core"],
     ["config", "data", "models", "partition", "top1"],
     ["quant", "distill", "train", "teacher_eval"],
     ["recon", "teachers", "validate", "tracking", "artifact"],
-    ["api", "pipeline", "sweep"],
-    ["bench", "report", "cli", "export"],  # export/: used by its __main__ only
+    ["api_run", "pipeline", "sweep"],
+    ["api", "bench", "report", "cli", "export"],  # export/: its __main__ and the API's calls
     ["__main__", "train.__main__", "export.__main__", "bench.__main__", "report.__main__"],
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

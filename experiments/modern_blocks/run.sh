@@ -17,6 +17,7 @@ while read -r tag rest; do
   model=${rest%% *}; rest=${rest#* }
   case "$model" in
     gatenet) model_args="+model=custom model.target=user_nets.GateNet model.weights=$weights/gatenet.pt" ;;
+    shuffle) model_args="+model=custom model.target=user_nets.ShuffleNetish model.weights=$weights/shufflenetish.pt" ;;
     mbv3s) model_args="+model=custom model.target=torchvision.models.mobilenet_v3_small model.factory=true +model.kwargs.num_classes=10 model.weights=$weights/mbv3s.pt" ;;
     *) echo "unknown model $model" >&2; exit 2 ;;
   esac

@@ -10,12 +10,14 @@ it names, and any field is a keyword. The functions call the same stages as the 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
+from .api_run import check_test, distill_record, write_run
 from .artifact import load_quantized, recipe, save_quantized
 from .config import NUMBERS, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_fields, check_number, with_options
 from .core.context import RunContext
@@ -37,7 +39,7 @@ class QuantReport:
     w_bits: int
     a_bits: int
     plan: str  # e.g. "9 blocks, 2 layers (conv1, fc)"
-    units: list[dict]  # per reconstructed unit: name, kind, seconds, loss (final), loss_start
+    units: list[dict]  # per reconstructed unit: name, kind, class, reason, seconds, loss (final), loss_start
     seconds: float
 
 
@@ -57,7 +59,7 @@ def configs_for(quant: Optional[QuantConfig], recon: Optional[ReconConfig], opti
             fields[group][field] = value
     q0 = dataclasses.replace(quant or QuantConfig(), **fields["quant"])
     r0 = dataclasses.replace(recon or ReconConfig(), **fields["recon"])
-    qcfg, rcfg = with_options([q0, r0], options, [QuantConfig, ReconConfig])
+    qcfg, rcfg = with_options([q0, r0], options, [QuantConfig, ReconConfig], QUANTIZE_KEYWORDS)
     check_bits(qcfg.w, "w_bits")
     check_bits(qcfg.a, "a_bits")
     check_fields(qcfg, "quant")
@@ -69,7 +71,7 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
              method: str = "genie", iters: Optional[int] = None, batch_size: Optional[int] = None, seed: int = 0, *,
              blocks: Sequence[str] = (), device: Any = None, progress: bool = True, precision: str = _T.precision,
              channels_last: Optional[bool] = None, quant: Optional[QuantConfig] = None,
-             recon: Optional[ReconConfig] = None, **options: Any) -> nn.Module:
+             recon: Optional[ReconConfig] = None, run_dir: Any = None, test: Any = None, **options: Any) -> nn.Module:
     """A fake-quantized copy of `model` (eval mode, on `device`), calibrated on the images `calib`.
 
     The settings are `quant` / `recon` (QuantConfig / ReconConfig; the defaults when not given), with
@@ -79,7 +81,9 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
     ...). method: genie (Genie-M: rounding and weight steps learned jointly, block by block) | adaround
     (the same reconstruction, steps fixed) | rtn (round to nearest). `blocks`: class names to
     reconstruct as blocks (by default the graph decides; see README). The report (plan, per-unit
-    losses, seconds) is `qmodel.genie_report`. `model` comes back as it was (device, modes, weights)."""
+    losses, seconds) is `qmodel.genie_report`. `model` comes back as it was (device, modes, weights).
+    `run_dir` (with `test=(images, labels)`): also write quantized.pt and metrics.json there, the files
+    of a CLI run, so the report and the export take this run too (api_run.py)."""
     from .quant.methods import quant_method
     from .recon.stage import quantize_model
 
@@ -88,7 +92,9 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
                              batch_size=batch_size)
     check_number(seed, "seed", *NUMBERS["seed"])
     check_model(model, "quantize")
+    calib_info = distill_record(calib)
     calib = check_images(calib, "quantize: calib")
+    test = check_test(run_dir, test)
     user_blocks = check_blocks(blocks, "quantize")
     if m.reconstruct and rcfg.batch_size > calib.shape[0]:
         raise UserError(f"quantize: batch_size={rcfg.batch_size} is larger than the {calib.shape[0]} calibration images")
@@ -99,12 +105,21 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
     with restored(model):
         result = quantize_model(model.to(ctx.device).eval(), calib, qcfg, method, rcfg, ctx, user_blocks)
     student = result.student
-    student.genie_report = QuantReport(method, int(qcfg.w), int(qcfg.a), result.plan.summary(), result.units,
+    planned = {u.name: {"class": u.class_name, "reason": u.reason} for u in result.plan.units}
+    units = [{"name": r["name"], "kind": r["kind"], **planned.get(r["name"], {}), **r} for r in result.units]
+    student.genie_report = QuantReport(method, int(qcfg.w), int(qcfg.a), result.plan.summary(), units,
                                        round(time.time() - t0, 3))
     # what save_quantized stores next to the state (the class is imported again on load)
     student.genie_recipe = recipe(reference_of(model), calib.shape[1:], qcfg, result.plan.blocks,
                                   result.plan.to_dict())
+    if run_dir is not None:
+        tops = (evaluate(model, *test), evaluate(student, *test))
+        write_run(run_dir, model, student, calib_info, calib.shape[0], qcfg, rcfg, method, seed, tops, len(test[1]),
+                  units, {"recon": student.genie_report.seconds, "total": round(time.time() - t0, 3)})
     return student
+
+
+QUANTIZE_KEYWORDS = [k for k in inspect.signature(quantize).parameters if k != "options"]
 
 
 @torch.no_grad()

@@ -85,9 +85,18 @@ def save_quantized(student: nn.Module, path: str | Path, recipe_: Optional[dict]
                    metrics: Optional[dict] = None) -> Path:
     """Write `student` (a fake-quantized model from genie_exp) to `path`. `recipe_` defaults to the one
     `quantize` attached to the student (`student.genie_recipe`)."""
+    path = Path(path)
+    save_torch(artifact_blob(student, recipe_, config, metrics, "save_quantized"), path)
+    return path
+
+
+def artifact_blob(student: nn.Module, recipe_: Optional[dict] = None, config: Optional[dict] = None,
+                  metrics: Optional[dict] = None, what: str = "save_quantized") -> dict:
+    """What save_quantized writes (and read_artifact returns), for a student in memory."""
     recipe_ = recipe_ or getattr(student, "genie_recipe", None)
     if recipe_ is None:
-        raise UserError("save_quantized: this model carries no recipe (make it with genie_exp.quantize, or pass recipe_)")
+        raise UserError(f"{what}: this model carries no recipe (make it with genie_exp.quantize or load it with "
+                        f"genie_exp.load_quantized)")
     import genie_exp
 
     state = {k: v.detach().cpu().clone() for k, v in student.state_dict().items()}
@@ -96,9 +105,7 @@ def save_quantized(student: nn.Module, path: str | Path, recipe_: Optional[dict]
             "metrics": _plain(metrics or {}),
             "made_with": {"genie_exp": str(genie_exp.__version__), "torch": str(torch.__version__),
                           "python": platform.python_version()}}
-    path = Path(path)
-    save_torch(blob, path)
-    return path
+    return blob
 
 
 def _plain(obj: Any) -> Any:

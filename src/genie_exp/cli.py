@@ -16,10 +16,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from .core import signals
-from .core.errors import UserError, print_error
+from .core.errors import UserError, did_you_mean, print_error
 from .core.rundir import claim, is_secondary_rank
 from .core.tee import tee_to
-from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
 from .sweep.launchers import launcher_problem
 
 def _conf_dir() -> Path:
@@ -101,7 +100,7 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from .validate import validate
+    from .validate import validate, validate_settings
 
     if any(a.startswith("-") and a not in HYDRA_FLAGS_OK for a in args):
         return None  # --help, --cfg, -cn ...: Hydra's own business
@@ -140,13 +139,16 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
             values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
             for v in values:
                 if v not in group_options(group):
-                    return f"unknown {group} '{v}' (choose from: {', '.join(group_options(group))})"
+                    options = group_options(group)
+                    return f"unknown {group} '{v}'{did_you_mean(v, options)} (choose from: {', '.join(options)})"
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         base = compose(config_name)
+        composed = []
         for variant in _variants(overrides):
             try:
                 cfg = compose(config_name, overrides=variant)
-                validate(cfg)
+                validate_settings(cfg)  # torch not loaded yet: the common mistakes answered in a second
+                composed.append(cfg)
             except UserError as e:
                 return str(e)
             except (HydraException, OmegaConfBaseException) as e:
@@ -156,9 +158,16 @@ def preflight(args: list[str], config_name: str) -> Optional[str]:
                     if f"'{key}'" in str(e) or f"full_key: {key}" in str(cause):
                         if "not in struct" in str(cause) or "Could not override" in str(e):
                             valid = _keys_under(base, key)
-                            return f"unknown key '{key}'" + (f" (valid keys here: {', '.join(valid)})" if valid else "")
+                            parent = key.rsplit(".", 1)[0] + "." if "." in key else ""
+                            hint = did_you_mean(key, [parent + k for k in valid])
+                            return f"unknown key '{key}'{hint}" + (f" (valid keys here: {', '.join(valid)})" if valid else "")
                         return f"{line}: {str(cause).splitlines()[0]}"
                 return str(cause).splitlines()[0]
+        for cfg in composed:
+            try:
+                validate(cfg)
+            except UserError as e:
+                return str(e)
     return None
 
 
@@ -197,6 +206,8 @@ def hydra_entry(task: Callable[[DictConfig], object], config_name: str = "config
 
     A multirun keeps going past a failed job (see sweep/jobs.py) and exits 2 after the sweep if any
     job failed; an interrupted job stops the sweep. A single run stops at the mistake."""
+    from .sweep import current_job, is_multirun, pin_gpu, run_guarded, sweep_callback_override, take_failures
+
     signals.install()
     register_configs()
     sys.argv[1:] = expand_home(sys.argv[1:])

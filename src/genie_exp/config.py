@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from .core.errors import UserError
+from .core.errors import UserError, did_you_mean
 from .core.hashing import key_of
 
 
@@ -259,9 +259,10 @@ def check_fields(obj: Any, prefix: str) -> None:
                     check_number(value, key, lo, hi, integer)
 
 
-def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> list:
+def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], keywords: Sequence[str] = ()) -> list:
     """`objs` (one settings object per type in `owners`) with `options` applied to whichever has the
-    field; an unknown keyword is a TypeError that names the valid ones."""
+    field; an unknown keyword is a TypeError that names the valid ones (the fields, and `keywords`: the
+    calling function's own parameters, which a misspelt one most likely meant)."""
     objs = list(objs)
     fields = [{f.name for f in dataclasses.fields(t)} for t in owners]
     for key, value in options.items():
@@ -270,7 +271,8 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type]) -> 
                 objs[i] = dataclasses.replace(objs[i], **{key: value})
                 break
         else:
-            raise TypeError(f"unknown keyword '{key}' (valid: {', '.join(sorted(set().union(*fields)))})")
+            valid = sorted(set().union(*fields, keywords))
+            raise TypeError(f"unknown keyword '{key}'{did_you_mean(key, valid)} (valid: {', '.join(valid)})")
     return objs
 
 

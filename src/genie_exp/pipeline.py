@@ -27,7 +27,7 @@ from .core.rundir import claim
 from .core.clock import process_age_s
 from .core.signals import set_stage
 from .data import DataSpec, build_data
-from .models.reference import config_reference
+from .models.reference import config_reference, model_label
 from .distill import calibration_set, save_image_grid, source
 from .top1 import evaluate
 from .partition import check_user_blocks
@@ -109,7 +109,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         seconds["startup"] = startup
     t = time.time()
     set_stage("distillation")
-    calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cfg.model.name)
+    calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cache_name(teacher))
     seconds["distill"] = time.time() - t
     info["distill_cache"] = info["calib_cache"] = calib.cache  # calib_cache: the name before 0.2
     if calib.loss is not None:
@@ -128,7 +128,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     act_images = None
     if str(cfg.quant.act_ranges) not in ("calib", str(cfg.distill.name)):  # a study: ranges from another set
         spec = OmegaConf.merge(cfg.distill, {"name": str(cfg.quant.act_ranges)})
-        act_images = calibration_set(spec, teacher, data.image_size, ctx, data, cfg.model.name).images
+        act_images = calibration_set(spec, teacher, data.image_size, ctx, data, cache_name(teacher)).images
     compile_s = COMPILE_SECONDS[0]
     result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
                             list(cfg.model.blocks), checkpoint, act_images)
@@ -149,7 +149,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     set_stage("evaluation")
     loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
     fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, OmegaConf.to_container(cfg.data, resolve=True),
-                             ctx.cache_dir, cfg.model.name, ctx.channels_last)
+                             ctx.cache_dir, model_label(cfg.model), ctx.channels_last)
     with compiled.fused(result.compiled):  # the fused LSQ kernel where the reconstruction compiled it
         quant_top1 = evaluate(result.student, loader, channels_last=ctx.channels_last)
     seconds["eval"] = time.time() - t
@@ -160,7 +160,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
              for u in result.units]
     settings = result_settings(OmegaConf.to_container(cfg, resolve=True))
     metrics = {
-        "model": cfg.model.name, "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
+        "model": model_label(cfg.model), "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         # calib: the name of `distill` before 0.2, kept one release
         "distill": cfg.distill.name, "calib": cfg.distill.name, "quantizer": cfg.quantizer.name,
         "n_samples": int(calib.images.shape[0]), "seed": int(cfg.seed), "fp32_top1": fp32_top1,
@@ -188,6 +188,12 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
         # whole reconstruction next time (and it is as large as the student).
         checkpoint.discard()
     return metrics
+
+
+def cache_name(teacher: nn.Module) -> str:
+    """The model's part of a cached calibration set's file name: its class, which the Python API sees
+    too, so both front ends find one set (the key itself is the weights and the settings)."""
+    return type(teacher).__name__
 
 
 def finished_run(out_dir: Path, cfg: DictConfig) -> dict | None:

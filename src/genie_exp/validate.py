@@ -1,55 +1,40 @@
 """Checks of a composed config that the schema cannot express; each failure is one UserError line,
-raised before any work starts. The valid names come from the registries that define them."""
+raised before any work starts. The valid names come from the registries that define them.
+
+`validate_settings` needs no torch (choices.py, quant/methods.py), so the CLI runs it before the heavy
+imports; `validate` adds what needs the registries with code behind them (models, sources, devices)."""
 from __future__ import annotations
 
 from typing import Any
 
+from .choices import (ACCELERATORS, ACT_GRIDS, ACT_INITS, COMPILE_CHOICES, DATASETS, DDP_BACKENDS, INPUT_PRIORS,
+                      LOGGERS, LSQ_GRADS)
 from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_number, select
-from .core.compiled import CHOICES as COMPILE_CHOICES
-from .core.context import check_precision
-from .core.devices import check_accelerator, pick_device
-from .core.errors import UserError
-
-LOGGERS = ("csv", "wandb")
-DDP_BACKENDS = ("nccl", "gloo")
-LSQ_GRADS = ("paper", "rounded")
-ACT_INITS = ("upfront", "per_unit")
+from .core.errors import UserError, did_you_mean
 
 
 def _choice(value, key: str, choices) -> None:
     if value not in choices:
-        raise UserError(f"unknown {key} '{value}' (choose from: {', '.join(choices)})")
+        raise UserError(f"unknown {key} '{value}'{did_you_mean(value, choices)} (choose from: {', '.join(choices)})")
 
 
-def validate(cfg: Any) -> None:
-    from .data import DATASETS
-    from .distill.input_prior import INPUT_PRIORS
-    from .distill.sources import SOURCES
-    from .models import list_models
-    from .models.registry import check_model_kwargs
-    from .quant.grid import ACT_GRIDS
-    from .quant.methods import METHODS
-
+def validate_settings(cfg: Any) -> None:
+    """The checks that need no torch: bits, numbers, names from choices.py, the model keys."""
     _bits(cfg.quant.w, "quant.w")
     _bits(cfg.quant.a, "quant.a")
-    _choice(cfg.model.name, "model", list_models() + ["custom"])
-    if cfg.model.name != "custom":
-        check_model_kwargs(cfg.model.name, dict(cfg.model.kwargs or {}))
+    m = cfg.model
+    if str(m.name) != "custom" and (m.target is not None or bool(m.factory)):
+        key = "model.target" if m.target is not None else "model.factory"
+        raise UserError(f"{key} is for a model of your own: add +model=custom (e.g. python -m genie_exp +model=custom "
+                        f"model.target=my_pkg.my_mod.MyNet); without it the run would quantize {m.name}")
     _choice(cfg.data.name, "data", DATASETS)
-    _choice(cfg.distill.name, "distill", list(SOURCES))
-    _choice(cfg.quantizer.name, "quantizer", list(METHODS))
     _choice(cfg.logger.name, "logger", LOGGERS)
-    check_accelerator(cfg.trainer.accelerator)
-    check_precision(cfg.trainer.precision, pick_device(str(cfg.trainer.accelerator)))
-    _check_devices(cfg.trainer)
+    _choice(str(cfg.trainer.accelerator), "trainer.accelerator", ACCELERATORS)
     _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
     _choice(str(cfg.recon.act_init), "recon.act_init", ACT_INITS)
     _choice(str(cfg.recon.compile).lower(), "recon.compile", COMPILE_CHOICES)
     _choice(str(cfg.distill.input_prior), "distill.input_prior", INPUT_PRIORS)
-    _choice(str(cfg.quant.act_ranges), "quant.act_ranges", ["calib"] + list(SOURCES))
-    _choice(str(cfg.quant.act_grid), "quant.act_grid", list(ACT_GRIDS))
-    if str(cfg.quant.act_ranges) != "calib" and str(cfg.recon.act_init) == "per_unit":
-        raise UserError("quant.act_ranges sets the ranges up front; it does not go with recon.act_init=per_unit")
+    _choice(str(cfg.quant.act_grid), "quant.act_grid", ACT_GRIDS)
     if cfg.trainer.get("ddp_backend") is not None:
         _choice(str(cfg.trainer.ddp_backend), "trainer.ddp_backend", DDP_BACKENDS)
     for key, (lo, hi, integer) in NUMBERS.items():
@@ -58,6 +43,28 @@ def validate(cfg: Any) -> None:
         value = select(cfg, key)
         if value is not None:
             check_number(value, key, lo, hi, integer)
+
+
+def validate(cfg: Any) -> None:
+    from .core.context import check_precision
+    from .core.devices import check_accelerator, pick_device
+    from .distill.sources import SOURCES
+    from .models import list_models
+    from .models.registry import check_model_kwargs
+    from .quant.methods import METHODS
+
+    validate_settings(cfg)
+    _choice(cfg.model.name, "model", list_models() + ["custom"])
+    if cfg.model.name != "custom":
+        check_model_kwargs(cfg.model.name, dict(cfg.model.kwargs or {}))
+    _choice(cfg.distill.name, "distill", list(SOURCES))
+    _choice(cfg.quantizer.name, "quantizer", list(METHODS))
+    check_accelerator(cfg.trainer.accelerator)
+    check_precision(cfg.trainer.precision, pick_device(str(cfg.trainer.accelerator)))
+    _check_devices(cfg.trainer)
+    _choice(str(cfg.quant.act_ranges), "quant.act_ranges", ["calib"] + list(SOURCES))
+    if str(cfg.quant.act_ranges) != "calib" and str(cfg.recon.act_init) == "per_unit":
+        raise UserError("quant.act_ranges sets the ranges up front; it does not go with recon.act_init=per_unit")
     d = cfg.distill
     synthetic = SOURCES[d.name].synthetic
     if synthetic and d.samples < d.batch_size:

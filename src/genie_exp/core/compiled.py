@@ -15,12 +15,12 @@ from typing import Callable, Iterator
 
 import torch
 
+from ..choices import COMPILE_CHOICES as CHOICES
 from .errors import UserError
 
 _state = threading.local()
 _compiled: dict[str, Callable] = {}
 COMPILE_SECONDS = [0.0]  # spent in calls that compiled a kernel, this process
-CHOICES = ("auto", "true", "false")
 
 
 def active() -> bool:

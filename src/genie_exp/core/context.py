@@ -28,6 +28,12 @@ def check_precision(precision: Any, device: torch.device, key: str = "trainer.pr
     return value
 
 
+def default_cache_dir() -> Path:
+    """The CLI's paths.cache_dir default (config.PathsConfig): $GENIE_CACHE_DIR, else ~/.cache/genie_exp;
+    the Python API caches there too, so both front ends find each other's sets."""
+    return Path(os.environ.get("GENIE_CACHE_DIR") or f"{os.environ.get('HOME', '.')}/.cache/genie_exp").absolute()
+
+
 def resolve_cache_dir(path: Optional[str | os.PathLike]) -> Optional[Path]:
     """`~` expanded and made absolute once, so every stage (and a rerun from another directory)
     finds the same files."""

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
+from ..choices import ACCELERATORS
 from .errors import UserError
 
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
 
 
 def check_accelerator(accelerator: Any) -> None:

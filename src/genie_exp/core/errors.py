@@ -13,3 +13,11 @@ def print_error(text: str) -> None:
     prefix = "\r\033[K" if sys.stderr.isatty() else ""
     sys.stderr.write(f"{prefix}error: {text}\n")
     sys.stderr.flush()
+
+
+def did_you_mean(word: object, choices) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices` to a misspelt `word`, else ''."""
+    from difflib import get_close_matches
+
+    match = get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""

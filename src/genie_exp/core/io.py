@@ -12,8 +12,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .errors import UserError
 from .locks import holder_alive, token
 
@@ -77,6 +75,8 @@ def _atomic(path: Path, write) -> None:
 
 
 def save_torch(obj: Any, path: Path) -> None:
+    import torch  # here, not at the top: the CLI checks a config (and writes JSON) before torch loads
+
     _atomic(path, lambda f: torch.save(obj, f))
 
 
@@ -117,6 +117,8 @@ def _is_raw_pickle(path: Path) -> bool:
 
 def load_torch(path: Path, what: str) -> Any:
     """torch.load with weights_only=True: tensors and plain containers only, never arbitrary code."""
+    import torch
+
     path = Path(os.path.expanduser(str(path)))
     if not path.is_file():
         raise UserError(f"{what}: file not found: {path}")

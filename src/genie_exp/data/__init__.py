@@ -5,11 +5,10 @@ from functools import lru_cache
 
 from omegaconf import DictConfig
 
+from ..choices import DATASETS
 from ..core.errors import UserError
 from . import cifar10, fashion_mnist, imagenet
 from .spec import DataSpec
-
-DATASETS = ("fashion_mnist", "cifar10", "imagenet")
 
 
 def build_data(cfg: DictConfig) -> DataSpec:

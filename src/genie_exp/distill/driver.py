@@ -17,7 +17,7 @@ from ..core.quiet import quiet_lightning
 from ..core.rng import derived_seed, seeded
 from ..core.signals import set_stage, stage
 from .cache import BatchStore
-from .input_prior import wants_grey
+from .input_prior import choose_prior
 from .module import DistillModule
 from .swing import swing_convolution
 
@@ -61,7 +61,12 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
     done: dict[int, tuple[torch.Tensor, float]] = {}
     steps: list[int] = []
     cl = use_nhwc(ctx.channels_last, teacher)
-    grey = method == "genie" and wants_grey(str(spec.input_prior), teacher)
+    grey = False
+    if method == "genie":  # the generator's prior; zeroq fits the pixels, which have none
+        prior = choose_prior(str(spec.input_prior), teacher)
+        grey = prior.grey
+        if ctx.is_main:
+            print(prior.line + (f"\nnote: {prior.note}" if prior.note else ""), flush=True)
     # stage(): back to the caller's once every group is done; set_stage names each group for its whole
     # turn, so a signal right after a group is stored still names it
     with frozen(teacher), swing_convolution(teacher, bool(spec.swing)), quiet_lightning(), \

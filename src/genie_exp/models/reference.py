@@ -13,7 +13,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from ..core.errors import UserError
+from ..core.errors import UserError, did_you_mean
 from .registry import create_model
 from .trust import check_object, module_problem, refused
 
@@ -45,6 +45,14 @@ def config_reference(model: Any, num_classes: int, image_size: int) -> dict:
     return registry_reference(model.name, num_classes, image_size, kwargs or {})
 
 
+def model_label(model: Any) -> str:
+    """How a run's model is named in metrics.json, the summary line, W&B and the report: the registry
+    name, or for `model=custom` the class (or factory function) that `model.target` names."""
+    if str(model.name) == "custom" and isinstance(model.target, str) and model.target:
+        return model.target.rsplit(".", 1)[-1]
+    return str(model.name)
+
+
 def reference_of(obj: nn.Module) -> dict:
     """A reference to `obj`'s class, built again with no arguments (load_quantized(model=...) when
     the class needs some)."""
@@ -70,7 +78,8 @@ def resolve_target(target: Any, factory: bool = False, what: str = "model.target
     except Exception as e:  # ImportError, and whatever the user's module raises at import (SyntaxError too)
         raise UserError(f"{what}: cannot import {module_name} ({type(e).__name__}: {_first_line(e)})") from None
     if not hasattr(module, attr):
-        raise UserError(f"{what}: {module_name} has no '{attr}'")
+        public = [n for n in dir(module) if not n.startswith("_")]
+        raise UserError(f"{what}: {module_name} has no '{attr}'{did_you_mean(attr, public)}")
     obj = getattr(module, attr)
     check_object(obj, target, factory, what)
     return obj

@@ -6,7 +6,7 @@ from typing import Callable, Dict
 
 import torch.nn as nn
 
-from ..core.errors import UserError
+from ..core.errors import UserError, did_you_mean
 
 _FACTORIES: Dict[str, Callable[..., nn.Module]] = {}
 
@@ -32,11 +32,12 @@ def check_model_kwargs(name: str, kwargs: dict) -> None:
     """Every key of model.kwargs is a keyword of the model's factory: its **_ would swallow a typo, and
     the fingerprint would record a setting that did nothing."""
     if name not in _FACTORIES:
-        raise UserError(f"unknown model '{name}' (choose from: {', '.join(list_models())})")
+        raise UserError(f"unknown model '{name}'{did_you_mean(name, list_models())} (choose from: "
+                        f"{', '.join(list_models())})")
     valid = model_options(name)
     unknown = sorted(set(kwargs) - set(valid))
     if unknown:
-        raise UserError(f"model.kwargs.{unknown[0]}: {name} takes no such keyword "
+        raise UserError(f"model.kwargs.{unknown[0]}: {name} takes no such keyword{did_you_mean(unknown[0], valid)} "
                         f"(valid: {', '.join(valid) if valid else 'none'})")
 
 

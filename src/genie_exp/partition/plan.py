@@ -12,12 +12,14 @@ Precedence, each step taking only layers no earlier step took:
      a Conv/Linear on the way (squeeze-and-excitation, `x * sigmoid(conv(relu(conv(pool(x)))))`), so
      that the gate's layers are fitted to the gated output rather than one by one;
   6. every Conv/Linear left is a layer unit.
+Each unit records its module's class and the step that made it (`reason`: user block, known block,
+residual add / concat, depthwise group, gate, single layer).
 Units come in execution order; layers the forward never reaches come last. The plan counts the merges
 (add, concat) and the gates it saw, and warns about every merge no unit holds (one written in the
 model's own forward, say): no reconstruction target then covers what that merge adds up."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 import torch
@@ -36,13 +38,29 @@ MERGE_OPS = {"add": "add", "add_": "add", "__add__": "add", "__radd__": "add", "
              "cat": "concat", "concat": "concat", "concatenate": "concat"}
 GATE_OPS = frozenset({"mul", "mul_", "__mul__", "__rmul__", "__imul__", "multiply"})
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+# the reason printed per source; a merge unit's reason names its merges instead ("residual add", "concat")
+REASONS = {"model.blocks": "user block", "class": "known block", "depthwise": "depthwise group", "gate": "gate",
+           "layer": "single layer"}
+MERGE_REASONS = {"add": "residual add", "concat": "concat"}
 
 
 @dataclass(frozen=True)
 class PlannedUnit:
     name: str
     kind: str  # "block" | "layer"
-    source: str  # "model.blocks" | "class" | "merge" | "depthwise" | "layer"
+    source: str  # "model.blocks" | "class" | "merge" | "depthwise" | "gate" | "layer"
+    class_name: str = ""  # the module's class ('' in plans stored without it)
+    reason: str = ""  # why it is a unit: REASONS[source], or the merges a merge unit holds
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "class": self.class_name, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PlannedUnit":
+        reason = str(d.get("reason", ""))
+        base = reason.split(" (")[0]  # 'known block (residual add)': the class table's step
+        source = next((s for s, r in REASONS.items() if r == base), "merge" if reason else "")
+        return cls(str(d["name"]), str(d.get("kind", "layer")), source, str(d.get("class", "")), reason)
 
 
 @dataclass
@@ -73,11 +91,26 @@ class Plan:
                 text += f", {len(self.unheld)} in no unit ({', '.join(sorted(set(self.unheld)))})"
         return text
 
+    def unit_lines(self, indent: str = "  ") -> list[str]:
+        """One aligned line per unit: name, class, reason (e.g. '  b1  MBConvSE  depthwise group')."""
+        rows = [(u.name, u.class_name or "-", u.reason or "-") for u in self.units]
+        wn = max((len(r[0]) for r in rows), default=0)
+        wc = max((len(r[1]) for r in rows), default=0)
+        return [f"{indent}{n:<{wn}}  {c:<{wc}}  {r}" for n, c, r in rows]
+
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "blocks": len(self.blocks), "layers": len(self.units) - len(self.blocks),
                 "merges": self.merges, "gates": self.gates, "unheld": list(self.unheld),
                 "gate_layers": list(self.gate_layers),
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "units": [u.to_dict() for u in self.units]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        """The plan `to_dict` stored (metrics.json's `plan`, a saved model's recipe). Plans stored
+        before the units were kept come back with no units; a unit without class or reason gets ''."""
+        return cls([PlannedUnit.from_dict(u) for u in d.get("units", [])], list(d.get("warnings", [])),
+                   int(d.get("merges", 0)), int(d.get("gates", 0)), list(d.get("unheld", [])),
+                   list(d.get("gate_layers", [])))
 
 
 def _parent(path: str) -> str:
@@ -140,8 +173,8 @@ class _Planner:
                 return path
             path = up
 
-    def take(self, path: str, source: str) -> None:
-        unit = PlannedUnit(path, "block", source)
+    def take(self, path: str, source: str, reason: str = "") -> None:
+        unit = PlannedUnit(path, "block", source, type(self.modules[path]).__name__, reason or REASONS[source])
         self.chosen.append(unit)
         for l in self.layers_under(path):
             self.covered[l] = path
@@ -165,7 +198,8 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
     p = _Planner(model, trace(model, example, leaf_types=layer_types), layer_types)
     p.by_class(user_blocks, "model.blocks", must_run=False)
     p.by_class(known_blocks, "class", must_run=True)
-    merges, unassigned = _merge_blocks(p)
+    merged, unassigned = _merge_blocks(p)
+    merges = len(merged)
     if depthwise:
         _depthwise_blocks(p)
     gates = _gate_blocks(p)
@@ -190,7 +224,11 @@ def plan_units(model: nn.Module, example: torch.Tensor, user_blocks: Sequence[st
     if merges and not p.chosen:
         warnings.append(f"the model has {merges} residual merge(s) but no block unit was found; reconstruction "
                         f"is layer by layer (name the block classes with model.blocks=[ClassName])")
-    units = p.chosen + [PlannedUnit(l, "layer", "layer") for l in p.layers if l not in p.covered]
+    # a block taken by its class says what it holds too: a stride-2 InvertedResidual has no residual
+    held = [(n, MERGE_REASONS[MERGE_OPS[n.target]]) for n in merged] + [(n, "gate") for n, _ in gates]
+    p.chosen = [_with_contents(u, held) if u.source in ("model.blocks", "class") else u for u in p.chosen]
+    units = p.chosen + [PlannedUnit(l, "layer", "layer", type(p.modules[l]).__name__, REASONS["layer"])
+                        for l in p.layers if l not in p.covered]
     never = len(p.tr.nodes)
 
     def first_run(u: PlannedUnit) -> int:
@@ -240,31 +278,44 @@ def _holder(p: _Planner, region: list) -> str:
 
 def _held(p: _Planner, node) -> bool:
     """Some chosen unit holds `node` (its op runs inside the unit's forward)."""
-    return any(node.scope == u.name or node.scope.startswith(u.name + ".") for u in p.chosen)
+    return any(_within(node.scope, u.name) for u in p.chosen)
 
 
-def _merge_blocks(p: _Planner) -> tuple[int, list]:
-    """Choose the modules that hold residual merges; returns (merges seen, merges no module holds)."""
+def _within(scope: str, path: str) -> bool:
+    return scope == path or scope.startswith(path + ".")
+
+
+def _with_contents(u: PlannedUnit, found: list) -> PlannedUnit:
+    """`u` with the merges and gates its module holds named after its reason, e.g. 'known block (residual add)'."""
+    inside = list(dict.fromkeys(what for n, what in found if _within(n.scope, u.name)))
+    return replace(u, reason=f"{u.reason} ({', '.join(inside)})") if inside else u
+
+
+def _merge_blocks(p: _Planner) -> tuple[list, list]:
+    """Choose the modules that hold residual merges; returns (the merge nodes seen, (node, its layers)
+    per merge no module holds)."""
     anc = p.anc
-    candidates: set[str] = set()
+    candidates: dict[str, list[str]] = {}  # holder -> the kinds of merge it holds, in graph order
     unassigned = []
-    merges = 0
+    merged = []
     for m in p.tr.nodes:
         if m.op != "function" or m.target not in MERGE_OPS:
             continue
         region, layers = _region(p, m, anc)
         if not layers:
             continue  # no residual: the operands share no origin, or no layer lies between
-        merges += 1
+        merged.append(m)
         block = _holder(p, region)
         if block:
-            candidates.add(block)
+            kinds = candidates.setdefault(block, [])
+            if MERGE_OPS[m.target] not in kinds:
+                kinds.append(MERGE_OPS[m.target])
         else:
             unassigned.append((m, layers))
     for path in sorted(candidates, key=lambda s: s.count(".")):  # outermost first
         if p.free(path):
-            p.take(path, "merge")
-    return merges, unassigned
+            p.take(path, "merge", ", ".join(MERGE_REASONS[k] for k in candidates[path]))
+    return merged, unassigned
 
 
 def _gate_blocks(p: _Planner) -> list:

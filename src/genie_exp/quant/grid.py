@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from ..choices import ACT_GRIDS  # noqa: F401  (the names, with the other settings' names)
+
 RATIOS = torch.arange(100, 0, -1, dtype=torch.float64).div(100).tolist()
 
 
@@ -36,8 +38,6 @@ def search_weight_range(w: torch.Tensor, bits: int, p: float = 2.4) -> tuple[tor
 def act_levels(bits: int, signed: bool) -> tuple[int, int]:
     return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
 
-
-ACT_GRIDS = ("symmetric", "auto")
 
 
 def _subset(x: torch.Tensor, max_elements: int) -> torch.Tensor:

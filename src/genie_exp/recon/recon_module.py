@@ -21,7 +21,7 @@ import torch.nn as nn
 from ..core.context import RunContext
 from ..core.distributed import SINGLE, World
 from ..core.errors import UserError
-from ..core.progress import trainer_kwargs
+from ..core.progress import Steps, trainer_kwargs
 from ..quant.act import ActQuantizer
 from ..quant.layer import QuantLayer, act_quantizers, quant_layers
 from ..core import compiled
@@ -291,8 +291,9 @@ def fit(module: ReconModule, ctx: Optional[RunContext] = None) -> None:
     """Run `module`'s optimizer steps with a Lightning Trainer on ctx.device (one Lightning step per
     chunk), then `finish()` it: hard rounding, frozen weights."""
     ctx = ctx or RunContext(device=torch.device("cpu"), progress=False)
+    # the progress counts optimizer steps (recon.iters), not the chunks Lightning sees
     kwargs = trainer_kwargs(ctx.show_progress, f"recon {module.unit_name}", precision=ctx.precision,
-                            **ctx.trainer_devices)
+                            steps=Steps(module.iters, module.chunk), **ctx.trainer_devices)
     kwargs["callbacks"] += list(ctx.callbacks)
     trainer = pl.Trainer(limit_train_batches=module.calls, logger=ctx.logger if ctx.is_main else False, **kwargs)
     if module.calls > 0:

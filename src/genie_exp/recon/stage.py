@@ -35,10 +35,11 @@ class QuantResult:
 
 def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[str] = (), depthwise: bool = True,
               announce: bool = True) -> Plan:
-    """The reconstruction units of `reference`, printed as one line (warnings on lines of their own)."""
+    """The reconstruction units of `reference`, printed as one summary line, then a line per unit
+    (name, class, why it is a unit), then the warnings."""
     plan = plan_units(reference, calib[:2], list(user_blocks), depthwise=depthwise)
     if announce:
-        print(f"reconstruction plan: {plan.summary()}", flush=True)
+        print("\n".join([f"reconstruction plan: {plan.summary()}", *plan.unit_lines()]), flush=True)
         for w in plan.warnings:  # printed once: a log record too would repeat it on the CLI's stdout
             print(f"warning: {w}", flush=True)
     return plan

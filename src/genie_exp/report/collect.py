@@ -57,6 +57,9 @@ def collect_metrics(dirs: list[str | Path]) -> list[dict]:
             m.setdefault("seed", 0)
             m["_path"] = str(path.parent)
             m["_settings"] = _settings(m, path.parent)
+            target = m["_settings"].get("model.target")
+            if m["model"] == "custom" and isinstance(target, str) and target:
+                m["model"] = target.rsplit(".", 1)[-1]  # runs recorded before custom models had their class name
             rows.append(m)
     return rows
 

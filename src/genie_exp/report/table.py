@@ -18,12 +18,14 @@ def top1_text(r: dict) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     extra = varying_keys(rows)
-    cols = ["model", "bits", "distill", "quantizer", "samples", *extra, "seeds", "FP32 top-1 %", "quant top-1 %",
-            "drop", "time s"]
+    # the data column where runs differ in it (e.g. an API run's `given` test images beside a CLI run's)
+    data = [r["dataset"] for r in rows] if len({str(r["dataset"]) for r in rows}) > 1 else None
+    cols = ["model", *(["data"] if data else []), "bits", "distill", "quantizer", "samples", *extra, "seeds",
+            "FP32 top-1 %", "quant top-1 %", "drop", "time s"]
     head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     lines = []
-    for r in rows:
-        cells = [r["model"], f"W{r['w_bits']}A{r['a_bits']}", r["calib"], r["quantizer"], r["n_samples"],
+    for i, r in enumerate(rows):
+        cells = [r["model"], *([data[i]] if data else []), f"W{r['w_bits']}A{r['a_bits']}", r["calib"], r["quantizer"], r["n_samples"],
                  *[cell(r["settings"].get(k)) for k in extra], ",".join(map(str, r["seeds"])),
                  f"{100 * r['fp32_top1']:.2f}", top1_text(r), f"{100 * r['drop']:.2f}", f"{r['seconds']:.0f}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")

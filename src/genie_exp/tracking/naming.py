@@ -7,14 +7,16 @@ from typing import Optional
 
 from omegaconf import DictConfig
 
+from ..models.reference import model_label
+
 
 def run_name(cfg: DictConfig) -> str:
-    """`<model>-w<W>a<A>-<calib>-<quantizer>`, e.g. resnet20-w4a4-genie-genie."""
-    return f"{cfg.model.name}-w{cfg.quant.w}a{cfg.quant.a}-{cfg.distill.name}-{cfg.quantizer.name}"
+    """`<model>-w<W>a<A>-<calib>-<quantizer>`, e.g. resnet20-w4a4-genie-genie (a custom model: its class)."""
+    return f"{model_label(cfg.model)}-w{cfg.quant.w}a{cfg.quant.a}-{cfg.distill.name}-{cfg.quantizer.name}"
 
 
 def run_tags(cfg: DictConfig) -> list[str]:
-    return [str(cfg.model.name), f"w{cfg.quant.w}a{cfg.quant.a}", f"w{cfg.quant.w}", f"a{cfg.quant.a}"]
+    return [model_label(cfg.model), f"w{cfg.quant.w}a{cfg.quant.a}", f"w{cfg.quant.w}", f"a{cfg.quant.a}"]
 
 
 def sweep_group(sweep_dir: Optional[str]) -> Optional[str]:

@@ -20,6 +20,7 @@ def main(cfg: "DictConfig") -> None:
     from ..teachers import build_model, teacher_path
     from ..core.context import resolve_cache_dir
     from ..core.quiet import quiet_libraries
+    from ..models.reference import model_label
 
     set_stage("teacher training")
     quiet_libraries()  # as the main CLI: our bar and summary, not Lightning's banners
@@ -29,7 +30,7 @@ def main(cfg: "DictConfig") -> None:
     if out.parent.name == "zoo" and cfg.train.get("out") is None:
         out = resolve_cache_dir(cfg.paths.cache_dir) / "teachers" / out.name  # never overwrite a shipped teacher implicitly
     top1 = train_teacher(cfg, data, build_model(cfg, data), out)
-    print(f"teacher {cfg.model.name} on {data.name}: fp32_top1={top1:.4f} -> {out}")
+    print(f"teacher {model_label(cfg.model)} on {data.name}: fp32_top1={top1:.4f} -> {out}")
 
 
 def _start() -> None:

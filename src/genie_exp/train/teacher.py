@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from ..data import DataSpec
 from ..top1 import evaluate
 from ..models.checkpoint import save_teacher
+from ..models.reference import model_label
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,9 @@ def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) 
     trainer.fit(module, train_dataloaders=loader)
     model = module.model.cpu().eval()
     top1 = evaluate(model, data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples))
-    meta = {"model": cfg.model.name, "dataset": data.name, "fp32_top1": top1, "epochs": int(tc.epochs),
+    meta = {"model": model_label(cfg.model), "dataset": data.name, "fp32_top1": top1, "epochs": int(tc.epochs),
             "seed": int(cfg.seed), "train_seconds": round(time.time() - t0, 1),
             "command": "python -m genie_exp.train " + " ".join(sys.argv[1:])}
     save_teacher(model, out, meta)
-    log.info("teacher %s on %s: test top-1 %.4f, saved to %s", cfg.model.name, data.name, top1, out)
+    log.info("teacher %s on %s: test top-1 %.4f, saved to %s", model_label(cfg.model), data.name, top1, out)
     return top1
