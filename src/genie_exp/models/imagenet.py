@@ -4,6 +4,7 @@
 smaller images (Fashion-MNIST, CIFAR-10) build a small-image variant of the same family with the
 same block classes (so the same reconstruction units) and fewer early strides.
 `model.kwargs.variant=imagenet|small` forces one geometry (tests run the ImageNet nets at 64x64).
+Beside them, mobilenetv3 (torchvision's mobilenet_v3_small, not a paper model): gates and Hardswish.
 
 Which library, and why:
 - resnet18, resnet50, mobilenetv2: torchvision. Same modules and state-dict keys as the BRECQ
@@ -71,6 +72,13 @@ def mobilenetv2(num_classes: int = 10, image_size: int = 32, variant: str = "aut
         return tvm.mobilenet_v2(weights=None, num_classes=num_classes, width_mult=width_mult or 1.0)
     # the shipped Fashion-MNIST teacher's architecture: width 0.5, two reductions removed
     return small_mobilenetv2(num_classes, width_mult or 0.5)
+
+
+@register_model
+def mobilenetv3(num_classes: int = 10, image_size: int = 32, variant: str = "auto", **_) -> nn.Module:
+    """torchvision's mobilenet_v3_small (squeeze-and-excitation gates, Hardswish), one geometry for both
+    sizes: on 32x32 it ends at 1x1, which a CPU trains in minutes (experiments/modern_blocks/README.md)."""
+    return tvm.mobilenet_v3_small(weights=None, num_classes=num_classes)
 
 
 def _regnet(name: str, num_classes: int, image_size: int, variant: str) -> nn.Module:

@@ -16,6 +16,7 @@ TORCHVISION_WEIGHTS = {
     "resnet18": "ResNet18_Weights.IMAGENET1K_V1",  # FP32 top-1 69.76 (the authors' checkpoint: 71.06)
     "resnet50": "ResNet50_Weights.IMAGENET1K_V1",  # 76.13
     "mobilenetv2": "MobileNet_V2_Weights.IMAGENET1K_V1",  # 71.88
+    "mobilenetv3": "MobileNet_V3_Small_Weights.IMAGENET1K_V1",  # 67.67
 }
 TIMM_WEIGHTS = {"regnetx_600m": "regnetx_006.pycls_in1k", "regnetx_3200m": "regnetx_032.pycls_in1k"}
 # torchvision's MnasNet weights by width; the paper's MnasNet-2.0 has none (see models/imagenet.py)
