@@ -23,11 +23,21 @@ TINY_NET = (
     "        return self.head(self.body(x))\n")
 
 
+def _user_module(tmp_path, monkeypatch):
+    """newcomer_nets.SmallNet, importable from tmp_path (a name no other test's module has)."""
+    import importlib
+
+    (tmp_path / "newcomer_nets.py").write_text(TINY_NET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "newcomer_nets", raising=False)
+    return importlib.import_module("newcomer_nets")
+
+
 @pytest.mark.parametrize("args,needles", [
-    (["model.target=my_nets.SmallNet"], ["model.target is for a model of your own", "+model=custom"]),
+    (["model.target=newcomer_nets.SmallNet"], ["model.target is for a model of your own", "+model=custom"]),
     (["model.factory=true"], ["model.factory", "+model=custom"]),
     (["quant.wx=3"], ["unknown key 'quant.wx'", "did you mean 'quant.w'"]),
-    (["+model=mobilenet"], ["unknown model 'mobilenet'", "did you mean 'mobilenetv2'"]),
+    (["+model=mobilenet"], ["unknown model 'mobilenet'", "did you mean 'mobilenetv2' or 'mobilenetv3'"]),
     (["logger=wandbb"], ["did you mean 'wandb'"]),
     (["distill.input_prior=gray"], ["did you mean 'grey'"]),
 ])
@@ -53,10 +63,9 @@ def test_misspelt_class_and_keyword_are_named(tmp_path, monkeypatch):
     from genie_exp.core.errors import UserError
     from genie_exp.models.reference import resolve_target
 
-    (tmp_path / "my_nets.py").write_text(TINY_NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    _user_module(tmp_path, monkeypatch)
     with pytest.raises(UserError, match="has no 'SmalNet' \\(did you mean 'SmallNet'\\?\\)"):
-        resolve_target("my_nets.SmalNet")
+        resolve_target("newcomer_nets.SmalNet")
     import genie_exp
 
     with pytest.raises(TypeError, match="unknown keyword 'wbits' \\(did you mean 'w_bits'\\?\\)"):
@@ -130,13 +139,11 @@ def _teacher(seed=0):
 def test_api_and_cli_share_one_cached_set(tmp_path, fmnist_root, monkeypatch):
     """A set the CLI distilled for a custom model is what genie_exp.distill returns for the same
     model and settings: read from the cache, nothing distilled again."""
-    (tmp_path / "my_nets.py").write_text(TINY_NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    from my_nets import SmallNet
+    SmallNet = _user_module(tmp_path, monkeypatch).SmallNet
 
     teacher = with_bn_statistics(SmallNet(), (32, 3, 32, 32))
     torch.save(teacher.state_dict(), tmp_path / "small.pt")
-    r = run_cli("+model=custom", "model.target=my_nets.SmallNet", "model.weights=small.pt", f"data.root={fmnist_root}",
+    r = run_cli("+model=custom", "model.target=newcomer_nets.SmallNet", "model.weights=small.pt", f"data.root={fmnist_root}",
                 "distill.samples=16", "distill.batch_size=8", "distill.iters=2", "quantizer=rtn",
                 "quant.calib_samples=16", "data.eval_samples=16", "progress=false", f"hydra.run.dir={tmp_path / 'run'}",
                 cwd=tmp_path)

@@ -16,8 +16,13 @@ def print_error(text: str) -> None:
 
 
 def did_you_mean(word: object, choices) -> str:
-    """` (did you mean 'x'?)` for the closest of `choices` to a misspelt `word`, else ''."""
-    from difflib import get_close_matches
+    """` (did you mean 'x'?)` for the closest of `choices` to a misspelt `word` (all of those equally
+    close: `mobilenet` is as near to mobilenetv2 as to mobilenetv3), else ''."""
+    from difflib import SequenceMatcher
 
-    match = get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    scored = [(SequenceMatcher(None, str(word), str(c)).ratio(), str(c)) for c in choices]
+    best = max((r for r, _ in scored), default=0.0)
+    if best < 0.6:
+        return ""
+    close = [c for r, c in scored if r == best][:3]
+    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
