@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from .core.errors import UserError
 from .core.io import load_torch, save_torch
-from .quant.grid import ACT_GRIDS
+from .choices import ACT_GRIDS
 
 FORMAT = "genie-exp/quantized"
 VERSION = 1

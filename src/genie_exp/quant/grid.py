@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..choices import ACT_GRIDS  # noqa: F401  (the names, with the other settings' names)
+from ..choices import ACT_GRIDS
 
 RATIOS = torch.arange(100, 0, -1, dtype=torch.float64).div(100).tolist()
 
