@@ -11,3 +11,4 @@ LOGGERS = ("csv", "wandb")
 DDP_BACKENDS = ("nccl", "gloo")
 LSQ_GRADS = ("paper", "rounded")
 ACT_INITS = ("upfront", "per_unit")
+AUGMENTS = ("none", "flip")  # recon/images.py

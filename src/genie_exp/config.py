@@ -116,6 +116,11 @@ class ReconConfig:
     # reconstruction, from the student with every earlier unit already reconstructed (the order of the
     # paper's code, which sets a unit's steps on its first capture batch).
     act_init: str = "upfront"
+    # The calibration images as the reconstruction sees them (recon/images.py): `lowpass` the width of a
+    # Gaussian low-pass on their spectrum, as a fraction of the Nyquist frequency (0: off); `augment`
+    # `flip` adds their mirror images (none: the set as distilled).
+    lowpass: float = 0.0
+    augment: str = "none"
     # Cosine-anneal the weight steps' learning rate too (the paper's code anneals both step groups);
     # false: only the activation steps' rate is annealed.
     anneal_weight_step: bool = False
@@ -200,7 +205,7 @@ NUMBERS = {
     "recon.iters": (1, MAX_STEPS, True), "recon.batch_size": (1, None, True),
     "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
     "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
-    "recon.warmup": (0, 1, False), "recon.qdrop_prob": (0, 1, False),
+    "recon.warmup": (0, 1, False), "recon.qdrop_prob": (0, 1, False), "recon.lowpass": (0, None, False),
     "quant.first_layer_bits": (2, 8, True), "quant.calib_samples": (1, None, True), "quant.lp": (0, None, False),
     "data.batch_size": (1, None, True), "data.workers": (0, None, True),
     "train.epochs": (1, None, True), "train.batch_size": (1, None, True), "train.lr": (0, None, False),
@@ -284,7 +289,7 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], key
 # Switches added after runs were recorded, with the value that reproduces those runs: left at that
 # value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
 SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
-                  "distill.class_loss": 0.0, "recon.compile": "false"}
+                  "distill.class_loss": 0.0, "recon.compile": "false", "recon.lowpass": 0.0, "recon.augment": "none"}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 

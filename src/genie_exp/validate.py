@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .choices import (ACCELERATORS, ACT_GRIDS, ACT_INITS, COMPILE_CHOICES, DATASETS, DDP_BACKENDS, INPUT_PRIORS,
-                      LOGGERS, LSQ_GRADS)
+from .choices import (ACCELERATORS, ACT_GRIDS, ACT_INITS, AUGMENTS, COMPILE_CHOICES, DATASETS, DDP_BACKENDS,
+                      INPUT_PRIORS, LOGGERS, LSQ_GRADS)
 from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_number, select
 from .core.errors import UserError, did_you_mean
 
@@ -32,6 +32,7 @@ def validate_settings(cfg: Any) -> None:
     _choice(str(cfg.trainer.accelerator), "trainer.accelerator", ACCELERATORS)
     _choice(str(cfg.recon.lsq_grad), "recon.lsq_grad", LSQ_GRADS)
     _choice(str(cfg.recon.act_init), "recon.act_init", ACT_INITS)
+    _choice(str(cfg.recon.augment), "recon.augment", AUGMENTS)
     _choice(str(cfg.recon.compile).lower(), "recon.compile", COMPILE_CHOICES)
     _choice(str(cfg.distill.input_prior), "distill.input_prior", INPUT_PRIORS)
     _choice(str(cfg.quant.act_grid), "quant.act_grid", ACT_GRIDS)

@@ -16,6 +16,7 @@ from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
 from ..quant.methods import quant_method
 from .checkpoint import ReconCheckpoint
+from .images import reconstruction_images
 from .runner import reconstruct
 
 # recon.compile=auto compiles from this many optimizer steps in all (recon.iters x units): where the
@@ -69,6 +70,8 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: 
     m = quant_method(method)
     if not bool(torch.isfinite(calib).all()):  # RTN would return an all-NaN model without a word
         raise UserError("quantize: the calibration images hold NaN/inf values")
+    if m.reconstruct:
+        calib = reconstruction_images(calib, recon)
     device = next(teacher.parameters()).device
     example = calib[:2].to(device)
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
