@@ -74,6 +74,7 @@ CASES = {
     "unknown_act_init": (["recon.act_init=lazy"], ["recon.act_init", "per_unit"]),
     "unknown_augment": (["recon.augment=flips"], ["recon.augment", "did you mean 'flip'"]),
     "lowpass_negative": (["recon.lowpass=-0.5"], ["recon.lowpass", ">= 0", "-0.5"]),
+    "group_stats_without_a_group": (["distill.stats=group"], ["distill.stats=group", "distill.parallel_batches"]),
     "blocks_as_a_string": (["model.blocks=BasicBlok"], ["model.blocks", "list of class names", "[BasicBlok]"]),
     "blocks_class_not_in_model": (["model.blocks=[BasicBlok]"], ["model.blocks", "'BasicBlok'", "BasicBlock"]),
     "recon_iters_negative": (["recon.iters=-5"], ["recon.iters", "from 1 to", "-5"]),

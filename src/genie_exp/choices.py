@@ -12,3 +12,4 @@ DDP_BACKENDS = ("nccl", "gloo")
 LSQ_GRADS = ("paper", "rounded")
 ACT_INITS = ("upfront", "per_unit")
 AUGMENTS = ("none", "flip")  # recon/images.py
+BN_STATS = ("batch", "group")  # distill/bn_stats.py

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from .choices import BN_STATS
 from .core.errors import UserError, did_you_mean
 from .core.hashing import key_of
 
@@ -88,6 +89,12 @@ class DistillConfig:
     # i mod num_classes: a class-balanced, confidently classified set (0: off, the paper's loss, which
     # leaves the class mix to chance). distill/class_loss.py.
     class_loss: float = 0.0
+    # The BN-statistics loss (distill/bn_stats.py): `first_bn_weight` multiplies the first BatchNorm
+    # layer's term (1: the paper's equal weights; Sony MCT's first-layer multiplier); `stats` `batch`
+    # fits each batch to the statistics (the paper's), `group` the images fitted together
+    # (distill.parallel_batches batches; all of them: statistics of the whole set, as MCT can).
+    first_bn_weight: float = 1.0
+    stats: str = "batch"
     cache: bool = True
 
 
@@ -201,7 +208,7 @@ NUMBERS = {
     "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, MAX_STEPS, True),
     "distill.parallel_batches": (1, None, True), "distill.latent_dim": (1, None, True),
     "distill.lr_latent": (0, None, False), "distill.lr_generator": (0, None, False), "distill.lr_pixels": (0, None, False),
-    "distill.class_loss": (0, None, False),
+    "distill.class_loss": (0, None, False), "distill.first_bn_weight": (0, None, False),
     "recon.iters": (1, MAX_STEPS, True), "recon.batch_size": (1, None, True),
     "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
     "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
@@ -253,6 +260,17 @@ def check_number(value: Any, key: str, lo, hi, integer: bool) -> None:
         raise UserError(f"{key} must be {kind} {rng}, got {value!r}")
 
 
+def check_bn_stats(stats: str, parallel_batches: int) -> None:
+    """distill.stats names a choice, and `group` has a group to match: two batches or more at a time."""
+    if stats not in BN_STATS:
+        raise UserError(f"unknown distill.stats '{stats}'{did_you_mean(stats, BN_STATS)} (choose from: "
+                        f"{', '.join(BN_STATS)})")
+    if stats == "group" and parallel_batches < 2:
+        raise UserError("distill.stats=group matches the statistics of the batches fitted together; with "
+                        "distill.parallel_batches=1 each batch is alone (that is distill.stats=batch): set "
+                        "distill.parallel_batches to 2 or more (samples / batch_size: the whole set)")
+
+
 def check_fields(obj: Any, prefix: str) -> None:
     """The number checks for one settings object (`prefix`: its config group, e.g. recon)."""
     for table in (NUMBERS, OPTIONAL_NUMBERS):
@@ -289,7 +307,8 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], key
 # Switches added after runs were recorded, with the value that reproduces those runs: left at that
 # value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
 SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
-                  "distill.class_loss": 0.0, "recon.compile": "false", "recon.lowpass": 0.0, "recon.augment": "none"}
+                  "distill.class_loss": 0.0, "recon.compile": "false", "recon.lowpass": 0.0, "recon.augment": "none",
+                  "distill.first_bn_weight": 1.0, "distill.stats": "batch"}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 

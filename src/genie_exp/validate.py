@@ -9,7 +9,7 @@ from typing import Any
 
 from .choices import (ACCELERATORS, ACT_GRIDS, ACT_INITS, AUGMENTS, COMPILE_CHOICES, DATASETS, DDP_BACKENDS,
                       INPUT_PRIORS, LOGGERS, LSQ_GRADS)
-from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_number, select
+from .config import NUMBERS, OPTIONAL_NUMBERS, check_bits as _bits, check_bn_stats, check_number, select
 from .core.errors import UserError, did_you_mean
 
 
@@ -44,6 +44,7 @@ def validate_settings(cfg: Any) -> None:
         value = select(cfg, key)
         if value is not None:
             check_number(value, key, lo, hi, integer)
+    check_bn_stats(str(cfg.distill.stats), int(cfg.distill.parallel_batches))
 
 
 def validate(cfg: Any) -> None:

@@ -1,7 +1,10 @@
 """The BatchNorm-statistics loss of Genie-D / ZeroQ, computed per batch within a group of batches.
 
 The teacher is in eval mode, so its outputs for one image do not depend on the rest of the batch;
-running G batches concatenated gives each batch exactly the statistics it would have alone."""
+running G batches concatenated gives each batch exactly the statistics it would have alone. Two
+switches depart from the paper's loss: `first_weight` multiplies the first BatchNorm layer's term
+(distill.first_bn_weight), and `whole_group` matches the statistics of all the images of the forward
+together (distill.stats=group), so that single batches may vary as batches of real images do."""
 from __future__ import annotations
 
 import torch
@@ -59,11 +62,12 @@ class BNStatsLoss:
     """Forward pre-hooks on every BatchNorm2d that compare each batch's input statistics with the
     running statistics stored in the layer. Use as a context manager around the teacher's forward."""
 
-    def __init__(self, teacher: nn.Module):
+    def __init__(self, teacher: nn.Module, first_weight: float = 1.0, whole_group: bool = False):
         self.layers = [m for m in teacher.modules() if isinstance(m, nn.BatchNorm2d)]
         if not self.layers:
             raise UserError("distillation needs a teacher with BatchNorm layers (its statistics are the "
                             "target); use distill=noise or distill=real for this model")
+        self.first_weight, self.whole_group = float(first_weight), bool(whole_group)
         self.groups = 1
         self.terms: list[torch.Tensor] = []
         self.handles: list = []
@@ -72,7 +76,8 @@ class BNStatsLoss:
         x = args[0]
         mean, std = group_stats(x, self.groups)
         target_std = torch.sqrt(bn.running_var + BN_EPS)
-        self.terms.append(stat_loss(mean, std, bn.running_mean, target_std, x.shape[0] // self.groups))
+        term = stat_loss(mean, std, bn.running_mean, target_std, x.shape[0] // self.groups)
+        self.terms.append(term * self.first_weight if not self.terms and self.first_weight != 1.0 else term)
 
     def __enter__(self) -> "BNStatsLoss":
         self.handles = [bn.register_forward_pre_hook(self._hook) for bn in self.layers]
@@ -85,10 +90,14 @@ class BNStatsLoss:
 
     def forward(self, teacher: nn.Module, images: torch.Tensor, groups: int):
         """(bn_loss, image_loss, output): the two terms, each (G,), BN term summed over layers, image term
-        toward N(0, 1); and the teacher's output, for a loss on its logits."""
-        self.groups, self.terms = groups, []
+        toward N(0, 1); and the teacher's output, for a loss on its logits. With `whole_group` every
+        batch carries the group's one loss, divided by G (the group's total is that loss)."""
+        fitted = 1 if self.whole_group else groups
+        self.groups, self.terms = fitted, []
         out = teacher(images)
         bn = torch.stack(self.terms).sum(0)
-        mean, std = group_stats(images, groups)
-        img = stat_loss(mean, std, torch.zeros_like(mean[0]), torch.ones_like(std[0]), images.shape[0] // groups)
+        mean, std = group_stats(images, fitted)
+        img = stat_loss(mean, std, torch.zeros_like(mean[0]), torch.ones_like(std[0]), images.shape[0] // fitted)
+        if fitted != groups:
+            bn, img = bn.expand(groups) / groups, img.expand(groups) / groups
         return bn, img, out

@@ -84,7 +84,9 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
                                        float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
                                        channels_last=cl, early_stop=spec.early_stop, grey=grey,
                                        output_affine=bool(spec.output_affine),
-                                       class_weight=float(spec.class_loss))
+                                       class_weight=float(spec.class_loss),
+                                       first_bn_weight=float(spec.first_bn_weight),
+                                       whole_group_stats=str(spec.stats) == "group")
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
                 kwargs = trainer_kwargs(ctx.show_progress, label, precision=ctx.precision, **ctx.trainer_devices)
                 kwargs["callbacks"] += list(ctx.callbacks)

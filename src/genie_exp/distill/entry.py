@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 import torch.nn as nn
 
-from ..config import NUMBERS, DistillConfig, TrainerConfig, check_fields, check_number, with_options
+from ..config import NUMBERS, DistillConfig, TrainerConfig, check_bn_stats, check_fields, check_number, with_options
 from ..core.context import RunContext, default_cache_dir
 from ..core.errors import UserError
 from ..core.inputs import check_model, check_runs_on, restored
@@ -34,6 +34,7 @@ def distill_config(config: Optional[DistillConfig], options: dict, **given: Any)
         raise UserError(f"distill(method='{spec.name}'): choose from {', '.join(methods)} (real images are your "
                         f"own tensor: pass them to quantize)")
     check_fields(spec, "distill")
+    check_bn_stats(spec.stats, spec.parallel_batches)
     if SOURCES[spec.name].synthetic and spec.samples % spec.batch_size:
         raise UserError(f"distill: samples={spec.samples} is not a multiple of batch_size={spec.batch_size}")
     return spec

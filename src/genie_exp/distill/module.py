@@ -30,13 +30,14 @@ class DistillModule(pl.LightningModule):
                  image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
                  lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
                  channels_last: bool = False, early_stop: Optional[int] = None, grey: bool = False,
-                 output_affine: bool = False, class_weight: float = 0.0):
+                 output_affine: bool = False, class_weight: float = 0.0, first_bn_weight: float = 1.0,
+                 whole_group_stats: bool = False):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
         self.method, self.batch_ids, self.batch_size = method, list(batch_ids), batch_size
         self.lr_latent, self.lr_generator, self.lr_pixels, self.patience = lr_latent, lr_generator, lr_pixels, patience
-        self.stats = BNStatsLoss(teacher)
+        self.stats = BNStatsLoss(teacher, first_bn_weight, whole_group_stats)
         self.class_weight = float(class_weight)  # distill.class_loss (0: the paper's loss)
         gens, params = [], []
         for b in self.batch_ids:

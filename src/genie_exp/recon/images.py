@@ -5,8 +5,8 @@ activation steps are set and the units are fitted, so every stage after them see
 Low-pass (SynQ, ICLR 2025): a Gaussian transfer function exp(-f^2 / (2 sigma^2)) on each image's 2-D
 spectrum, f the radial spatial frequency in units of the Nyquist frequency, sigma = recon.lowpass (SynQ's
 ImageNet setting, d0 = 80 frequency bins at 224 pixels, is about 0.7). The zero frequency passes
-unchanged, so every image keeps its mean; distilled images carry more high-frequency energy than
-photographs, which the quantized model then learns to reproduce.
+unchanged, so every image keeps its mean. Measured on this project's benchmark in
+experiments/depthwise/README.md.
 Mirror (`flip`): the set and its left-right mirror images, twice the images for the same distillation;
 the activation steps are still set from the first quant.calib_samples of them (the originals)."""
 from __future__ import annotations
