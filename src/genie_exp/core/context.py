@@ -4,7 +4,7 @@ no stage reads the config to find its device."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -82,6 +82,3 @@ class RunContext:
     @property
     def trainer_devices(self) -> dict:
         return trainer_devices(self.device)
-
-    def but(self, **changes: Any) -> "RunContext":
-        return replace(self, **changes)

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..core.errors import UserError
-from ..core.io import load_torch, save_torch
+from ..core.io import save_torch
 
 
 def state_dict_of(obj: Any, what: str) -> dict:
@@ -44,8 +44,3 @@ def save_teacher(model: nn.Module, path: Path, meta: dict) -> None:
     """fp16 storage keeps shipped teachers small; BN running stats and counters keep their dtype."""
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
     save_torch({"state_dict": state, "meta": meta}, path)
-
-
-def teacher_meta(path: Path) -> dict:
-    obj = load_torch(path, "teacher checkpoint")
-    return obj.get("meta", {}) if isinstance(obj, dict) else {}
