@@ -1,5 +1,6 @@
-"""`python -m genie_exp.report DIR [DIR ...] [--out DIR] [--wandb ENTITY/PROJECT]`: every run found, as
-report.md (markdown table), report.png (top-1 vs weight bits) and report.html (both, self-contained)."""
+"""`python -m genie_exp.report DIR [DIR ...] [--only PREFIX] [--out DIR] [--wandb ENTITY/PROJECT]`: every run
+found (a metrics.json under a DIR, a line of a results.jsonl given as DIR or found under one), as report.md
+(markdown table), report.png (top-1 vs weight bits) and report.html (both, self-contained)."""
 from __future__ import annotations
 
 import argparse
@@ -13,13 +14,16 @@ from .curves import plot_distill_curves
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m genie_exp.report", description=__doc__)
-    p.add_argument("dirs", nargs="*", help="run or sweep directories to search for metrics.json")
+    p.add_argument("dirs", nargs="*", help="run or sweep directories to search for metrics.json and "
+                   "results.jsonl, or results.jsonl files")
+    p.add_argument("--only", metavar="PREFIX", help="only the runs whose path under DIR (a results.jsonl line: "
+                   "its name) starts with PREFIX, e.g. runs/quant/")
     p.add_argument("--out", help="where to write the report (default: the first DIR, else the current dir)")
     p.add_argument("--wandb", metavar="ENTITY/PROJECT", help="also read the finished runs of a W&B project (online)")
     args = p.parse_args(argv)
     if not args.dirs and not args.wandb:
         p.error("give at least one DIR or --wandb ENTITY/PROJECT")
-    rows = collect_metrics(args.dirs)
+    rows = collect_metrics(args.dirs, only=args.only)
     try:
         if args.wandb:
             rows += _wandb_rows(args.wandb)
@@ -28,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     where = ", ".join(args.dirs + ([f"W&B {args.wandb}"] if args.wandb else []))
     if not rows:
-        print_error(f"no metrics.json under {where}")
+        print_error(f"no metrics.json or results.jsonl run under {where}")
         return 2
     failures = collect_failures(args.dirs)
     grouped = group_rows(rows)
-    out = Path(args.out or (args.dirs[0] if args.dirs else "."))
+    first = Path(args.dirs[0]) if args.dirs else Path(".")
+    out = Path(args.out) if args.out else (first.parent if first.is_file() else first)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(grouped)
     if failures:

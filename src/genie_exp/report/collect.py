@@ -1,18 +1,27 @@
-"""Find metrics.json files and group the runs that are repeats of one setting.
+"""Find runs (metrics.json files, results.jsonl lines) and group the runs that are repeats of one setting.
 
 Two runs are repeats when every setting that can change a result is equal (their fingerprint,
 config.result_settings): only the seed differs. A run's settings come from its metrics.json
 (`settings`), else from the resolved config Hydra kept beside it (`.hydra/config.yaml`), else only the
-few keys every metrics.json has."""
+few keys every metrics.json has.
+
+A results.jsonl (experiments/results.py) holds one run per line: `name` (its run dir, relative to the
+file's folder), `metrics` (the run's metrics.json), `config` (its `.hydra/config.yaml`, for a
+metrics.json without settings) and `distill_curve` (the [step, distill/loss] points of its
+logs/metrics.csv). A line counts as the run dir it was made from would."""
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from ..config import fingerprint, result_settings
+
+RESULTS = "results.jsonl"  # a study's runs, one line each (experiments/results.py)
 
 # What every metrics.json has: the settings of a run whose config could not be found
 BASIC = {"model": "model.name", "dataset": "data.name", "w_bits": "quant.w", "a_bits": "quant.a",
@@ -26,41 +35,100 @@ def _valid(m: Any) -> bool:
                 for k in ("quant_top1", "fp32_top1", "w_bits", "a_bits"))
 
 
-def _settings(m: dict, run_dir: Path) -> dict:
+def _hydra_config(run_dir: Path) -> Optional[dict]:
+    hydra_cfg = run_dir / ".hydra" / "config.yaml"
+    if not hydra_cfg.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(hydra_cfg), resolve=False)
+
+
+def _settings(m: dict, config: Callable[[], Optional[dict]]) -> dict:
     if isinstance(m.get("settings"), dict):
         return dict(m["settings"])
-    hydra_cfg = run_dir / ".hydra" / "config.yaml"
-    if hydra_cfg.is_file():
-        try:
-            from omegaconf import OmegaConf
-
-            return result_settings(OmegaConf.to_container(OmegaConf.load(hydra_cfg), resolve=False))
-        except Exception:  # noqa: BLE001 - an unreadable config: fall back to the basic keys
-            pass
+    try:
+        cfg = config()
+        if cfg is not None:
+            return result_settings(cfg)
+    except Exception:  # noqa: BLE001 - an unreadable config: fall back to the basic keys
+        pass
     return {BASIC[k]: m.get(k) for k in BASIC}
 
 
-def collect_metrics(dirs: list[str | Path]) -> list[dict]:
-    """Every readable metrics.json (a dict with the top-1s) under `dirs`; others are skipped."""
+def distill_loss_points(run_dir: str | Path) -> list[tuple[int, float]]:
+    """The (step, distill/loss) rows of a run's logs/metrics.csv; none if it cannot be read."""
+    points = []
+    try:
+        with open(Path(run_dir) / "logs" / "metrics.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                value, step = row.get("distill/loss"), row.get("step")
+                if value and step:
+                    points.append((int(float(step)), float(value)))
+    except (OSError, ValueError, csv.Error):
+        return []
+    return points
+
+
+def _row(m: dict, path: str, config: Callable[[], Optional[dict]]) -> dict:
+    m.setdefault("calib", m.get("distill", "?"))
+    m.setdefault("dataset", "?")
+    m.setdefault("n_samples", 0)
+    m.setdefault("seed", 0)
+    m["_path"] = path
+    m["_settings"] = _settings(m, config)
+    target = m["_settings"].get("model.target")
+    if m["model"] == "custom" and isinstance(target, str) and target:
+        m["model"] = target.rsplit(".", 1)[-1]  # runs recorded before custom models had their class name
+    return m
+
+
+def _results_rows(path: Path) -> list[dict]:
+    """The runs of one results.jsonl, each as its metrics.json would be read from its run dir."""
+    rows = []
+    try:
+        text = path.read_text()
+    except OSError:
+        return rows
+    for raw in text.splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(line, dict) or not isinstance(line.get("name"), str) or not _valid(line.get("metrics")):
+            continue
+        config = line.get("config") if isinstance(line.get("config"), dict) else None
+        row = _row(line["metrics"], str(path.parent / line["name"]), lambda c=config: c)
+        if isinstance(line.get("distill_curve"), list):
+            row["_distill_curve"] = [tuple(p) for p in line["distill_curve"]]
+        rows.append(row)
+    return rows
+
+
+def collect_metrics(dirs: list[str | Path], only: Optional[str] = None) -> list[dict]:
+    """Every readable metrics.json (a dict with the top-1s) under `dirs`, and every run of a results.jsonl
+    given or found under them (a run dir found both ways counts once); others are skipped. `only`: just
+    the runs whose path under the given DIR (a results.jsonl line: its name) starts with it."""
     rows = []
     for d in dirs:
-        for path in sorted(Path(d).rglob("metrics.json")):
+        d = Path(d)
+        base = d.parent if d.is_file() else d
+        found: list[dict] = []
+        if d.is_file():
+            found += _results_rows(d)
+        for path in sorted(d.rglob("metrics.json")) if d.is_dir() else []:
             try:
                 m = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue  # a run that died before writing is not a result
-            if not _valid(m):
-                continue
-            m.setdefault("calib", m.get("distill", "?"))
-            m.setdefault("dataset", "?")
-            m.setdefault("n_samples", 0)
-            m.setdefault("seed", 0)
-            m["_path"] = str(path.parent)
-            m["_settings"] = _settings(m, path.parent)
-            target = m["_settings"].get("model.target")
-            if m["model"] == "custom" and isinstance(target, str) and target:
-                m["model"] = target.rsplit(".", 1)[-1]  # runs recorded before custom models had their class name
-            rows.append(m)
+            if _valid(m):
+                found.append(_row(m, str(path.parent), lambda run_dir=path.parent: _hydra_config(run_dir)))
+        seen = {os.path.abspath(r["_path"]) for r in found}
+        for results in sorted(d.rglob(RESULTS)) if d.is_dir() else []:
+            found += [r for r in _results_rows(results) if os.path.abspath(r["_path"]) not in seen]
+        if only:
+            found = [r for r in found if Path(os.path.relpath(r["_path"], base)).as_posix().startswith(only)]
+        rows += found
     return rows
 
 
@@ -68,7 +136,7 @@ def collect_failures(dirs: list[str | Path]) -> list[dict]:
     """The failed.json records of multirun jobs that died (error line, overrides, `dir`)."""
     out = []
     for d in dirs:
-        for path in sorted(Path(d).rglob("failed.json")):
+        for path in sorted(Path(d).rglob("failed.json")) if Path(d).is_dir() else []:
             try:
                 record = json.loads(path.read_text())
             except (OSError, ValueError):

@@ -1,8 +1,8 @@
 """report_distill.png: the distillation loss against the step, one line per batch group of the first
-seed of each configuration that distilled (read from its logs/metrics.csv)."""
+seed of each configuration that distilled (read from its logs/metrics.csv, or for a results.jsonl run
+from its line's distill_curve)."""
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Optional
@@ -10,31 +10,29 @@ from typing import Optional
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .collect import distill_loss_points
 from .plot import _plain, method_label
 
 
-def _curves(run_dir: str) -> list[list[tuple[int, float]]]:
+def _curves(run: dict) -> list[list[tuple[int, float]]]:
     """The distill/loss curves of a run: a new curve wherever the step starts again (a new batch group)."""
-    path = Path(run_dir) / "logs" / "metrics.csv"
+    points = run["_distill_curve"] if "_distill_curve" in run else distill_loss_points(run["_path"])
     curves: list[list[tuple[int, float]]] = []
-    try:
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                value, step = row.get("distill/loss"), row.get("step")
-                if not value or not step:
-                    continue
-                point = (int(float(step)), float(value))
-                if not curves or point[0] <= curves[-1][-1][0]:
-                    curves.append([])
-                if math.isfinite(point[1]):
-                    curves[-1].append(point)
-    except (OSError, ValueError, csv.Error):
-        return []
+    for point in points:
+        if not curves or point[0] <= curves[-1][-1][0]:
+            curves.append([])
+        if math.isfinite(point[1]):
+            curves[-1].append(point)
     return [c for c in curves if c]
 
 
+def _first_run(r: dict) -> dict:
+    """The run of a configuration that its first path names (the lowest seed)."""
+    return next((run for run in r["runs"] if run["_path"] == r["paths"][0]), {"_path": r["paths"][0]})
+
+
 def plot_distill_curves(rows: list[dict], path: Path) -> Optional[Path]:
-    found = [(r, _curves(r["paths"][0])) for r in rows if r["paths"] and not r["paths"][0].startswith("http")]
+    found = [(r, _curves(_first_run(r))) for r in rows if r["paths"] and not r["paths"][0].startswith("http")]
     found = [(r, c) for r, c in found if c]
     if not found:
         return None
