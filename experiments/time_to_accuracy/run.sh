@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One run of the time-to-accuracy study: run.sh NAME SEED [overrides...] -> runs/NAME/s<SEED>/ and one line
-# {name, seed, wall_s, rc} in walls.jsonl (the whole process, timed from outside). One thread per job,
+# One run of the time-to-accuracy study: run.sh NAME SEED [overrides...] -> runs/NAME/s<SEED>/ (not in git;
+# `python experiments/results.py experiments/time_to_accuracy` adds it to results.jsonl, sweep.sh does at
+# its end) and one line {name, seed, wall_s, rc} in walls.jsonl (the whole process, timed from outside).
+# A run already in results.jsonl or runs/ is skipped. One thread per job,
 # two jobs at a time (sweep.sh), so every wall is a paired one-thread wall. The calibration cache is
 # shared: a run whose distillation setting and seed ran before reads that set (table.py adds the
 # producing run's distillation seconds back). CODE=DIR runs another checkout's src/ (the old default).
@@ -11,6 +13,7 @@ case ${1:-} in CODE=*) export CODE=${1#CODE=}; shift;; esac  # a queue line's CO
 here=experiments/time_to_accuracy
 out=$here/runs/$name/s$seed
 [ -f "$out/metrics.json" ] || [ -f "$out/paper.log" ] && exit 0
+grep -qF "{\"name\": \"runs/$name/s$seed\", " $here/results.jsonl 2>/dev/null && exit 0
 export OMP_NUM_THREADS=1 WANDB_MODE=disabled GENIE_CACHE_DIR=${GENIE_CACHE_DIR:-/tmp/genie-tta-cache${CODE:+-other}}
 export PYTHONPATH=${CODE:+$CODE/src:}experiments/user_model${PYTHONPATH:+:$PYTHONPATH}
 t0=$(date +%s.%N)

@@ -1,4 +1,5 @@
-"""The time-to-accuracy table (and plot.py's data) from runs/ and walls.jsonl.
+"""The time-to-accuracy table (and plot.py's data) from results.jsonl (one line per run dir
+runs/NAME/sSEED, `python experiments/results.py experiments/time_to_accuracy`) and walls.jsonl.
 
 Every run's time is its whole process, timed from outside (walls.jsonl), with the distillation a
 cache hit skipped added back: the distillation seconds of the run that made that set (same model,
@@ -17,6 +18,9 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from results import read_results  # noqa: E402  (experiments/results.py)
+
 DISTILL_KEYS = ("model.name", "model.target", "distill.")
 
 
@@ -36,9 +40,11 @@ def walls() -> dict:
 def load() -> list[dict]:
     wall = walls()
     runs = []
-    for path in sorted((HERE / "runs").glob("*/s*/metrics.json")):
-        m = json.loads(path.read_text())
-        name, seed = path.parent.parent.name, int(path.parent.name[1:])
+    for line in read_results(HERE):
+        parts = line["name"].split("/")  # runs/NAME/sSEED
+        if len(parts) != 3 or parts[0] != "runs" or not parts[2].startswith("s"):
+            continue
+        name, seed, m = parts[1], int(parts[2][1:]), line["metrics"]
         runs.append({"name": name, "seed": seed, "metrics": m, "wall": wall.get((name, seed))})
     made = {}  # distillation seconds of the run that made each set
     for r in runs:
