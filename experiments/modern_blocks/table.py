@@ -1,4 +1,5 @@
-"""The modern-blocks table from runs/*/metrics.json: per setting (a run's tag without its seed), FP32
+"""The modern-blocks table from results.jsonl (one line per run dir runs/TAG, `python
+experiments/results.py experiments/modern_blocks`): per setting (a run's tag without its seed), FP32
 top-1, quantized top-1 mean ± std over seeds, the seeds, and the whole-process seconds (walls.jsonl;
 a run that found its calibration set in the cache took less than a fresh one).
 
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from results import read_results  # noqa: E402  (experiments/results.py)
 
 
 def rows() -> list[tuple]:
@@ -19,10 +23,12 @@ def rows() -> list[tuple]:
     if (HERE / "walls.jsonl").exists():
         walls = {w["tag"]: w["wall_s"] for w in map(json.loads, (HERE / "walls.jsonl").read_text().splitlines())}
     groups: dict[str, list] = defaultdict(list)
-    for path in sorted((HERE / "runs").glob("*/metrics.json")):
-        tag = path.parent.name
+    for line in read_results(HERE):
+        parts = line["name"].split("/")  # runs/TAG
+        if len(parts) != 2 or parts[0] != "runs":
+            continue
+        tag, m = parts[1], line["metrics"]
         setting, _, seed = tag.rpartition("-s")
-        m = json.loads(path.read_text())
         groups[setting].append((int(seed), 100 * m["fp32_top1"], 100 * m["quant_top1"], walls.get(tag)))
     out = []
     for setting, runs in groups.items():
