@@ -2,13 +2,18 @@
 # Quantizer comparison on Genie-D images (zero-shot) plus Genie-M on real images (few-shot reference):
 # rtn / adaround / genie at W4A4, W2A4, W3A3 for the given models (default: resnet20 mobilenetv2).
 # Every run uses the default budgets of conf/ (distill 256 images x 200 steps, recon 500 steps/unit).
-# Writes runs/quant/<model>-w<W>a<A>-<calib>-<quantizer>/ and runs/quant/report.md.
+# Writes runs/quant/<model>-w<W>a<A>-<calib>-<quantizer>/ and reports/quant/report.md.
 set -euo pipefail
-# A run whose directory exists is skipped (done, or running in another shell): delete it to rerun.
+# A run whose directory exists or whose line is in results.jsonl is skipped (done, or running in another
+# shell): delete it to rerun. The run dirs (runs/, not in git) go into results.jsonl at the end
+# (experiments/results.py), the report is made from that file into reports/<table>/.
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
-run() { local dir=$1; shift; [ -e "$dir" ] && return 0; mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
-OUT=experiments/fashion_mnist/runs/quant
+HERE=experiments/fashion_mnist
+run() { local dir=$1; shift; [ -e "$dir" ] && return 0
+  grep -qF "{\"name\": \"${dir#$HERE/}\", " $HERE/results.jsonl 2>/dev/null && return 0  # in results.jsonl
+  mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
+OUT=$HERE/runs/quant
 MODELS=${*:-resnet20 mobilenetv2}
 for model in $MODELS; do
   for wa in "4 4" "2 4" "3 3"; do
@@ -19,4 +24,5 @@ for model in $MODELS; do
     run $OUT/$model-w$1a$2-real-genie +model=$model quantizer=genie distill=real quant.w=$1 quant.a=$2
   done
 done
-$PY -m genie_exp.report $OUT
+$PY experiments/results.py $HERE
+$PY -m genie_exp.report $HERE/results.jsonl --only runs/quant/ --out $HERE/reports/quant
