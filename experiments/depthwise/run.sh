@@ -4,12 +4,13 @@
 # Genie-M unless the overrides say otherwise (a +model=... among them replaces mobilenetv2). One thread
 # per job; the calibration cache is shared, so every variant of a seed that leaves distillation alone
 # reads the same distilled images. CODE=DIR runs another checkout's src/ (a frozen copy while the
-# working tree changes). Run dirs stay out of git: collect.py turns them into results.jsonl.
+# working tree changes). Run dirs stay out of git: `python experiments/results.py experiments/depthwise`
+# turns them into results.jsonl (runs/images/NAME/sSEED: results_table.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=$1 seed=$2; shift 2
 here=experiments/depthwise
-runs=${RUNS:-/tmp/genie-depthwise-runs}
+runs=${RUNS:-$here/runs/images}
 out=$runs/$name/s$seed
 [ -f "$out/metrics.json" ] && exit 0
 export OMP_NUM_THREADS=1 WANDB_MODE=disabled GENIE_CACHE_DIR=${GENIE_CACHE_DIR:-/tmp/genie-depthwise-cache}
