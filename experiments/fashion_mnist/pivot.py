@@ -1,10 +1,14 @@
 """Pivot the runs of a table directory into model x method rows and bit-setting columns (top-1 %);
 a cell with several seeds shows mean ± sample std over them and the number of seeds.
 
-    python experiments/fashion_mnist/pivot.py experiments/fashion_mnist/sweep
+    python experiments/fashion_mnist/pivot.py experiments/fashion_mnist/results.jsonl --only sweep/
+
+The benchmark table: the sweep's runs are the lines sweep/... of the study's results.jsonl; a rerun of
+sweep.sh adds its runs as runs/sweep/... (--only runs/sweep/). Any DIR or results.jsonl the report
+reads works here too, and --only PREFIX keeps the runs whose path under it (a line: its name) starts so.
 """
+import argparse
 import statistics
-import sys
 
 from genie_exp.report import collect_metrics
 
@@ -18,7 +22,11 @@ def cell(values: list) -> str:
     return f"{mean:.2f} ± {100 * statistics.stdev(values):.2f} ({len(values)})"
 
 
-rows = collect_metrics(sys.argv[1:])
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("dirs", nargs="+", help="run or sweep directories, or results.jsonl files")
+parser.add_argument("--only", metavar="PREFIX", help="only the runs whose path under DIR (a line: its name) starts so")
+args = parser.parse_args()
+rows = collect_metrics(args.dirs, only=args.only)
 bits = sorted({(r["w_bits"], r["a_bits"]) for r in rows}, key=lambda b: (-b[0], -b[1]))
 methods = [("FP32", None, None), ("RTN", "genie", "rtn"), ("AdaRound + QDrop", "genie", "adaround"),
            ("Genie-M", "genie", "genie"), ("Genie-M, real images (few-shot)", "real", "genie")]
