@@ -3,15 +3,7 @@
 # budget-sensitive setting), distillation steps 100 / 200 / 400 per batch and reconstruction steps
 # 250 / 500 / 1000 per unit (200 and 500 are the defaults; those runs come from quant_table.sh).
 set -euo pipefail
-# A run whose directory exists or whose line is in results.jsonl is skipped (done, or running in another
-# shell): delete it to rerun. The run dirs (runs/, not in git) go into results.jsonl at the end
-# (experiments/results.py), the report is made from that file into reports/<table>/.
-cd "$(dirname "$0")/../.."
-PY=${PY:-.venv/bin/python}
-HERE=experiments/fashion_mnist
-run() { local dir=$1; shift; [ -e "$dir" ] && return 0
-  grep -qF "{\"name\": \"${dir#$HERE/}\", " $HERE/results.jsonl 2>/dev/null && return 0  # in results.jsonl
-  mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
+. "$(dirname "$0")/run_lib.sh"  # run DIR OVERRIDES...: skips a run already made
 OUT=$HERE/runs/budget
 # cheaper points first
 run $OUT/distill100-recon500 quant.w=2 quant.a=4 distill.iters=100

@@ -4,15 +4,7 @@
 # Every run uses the default budgets of conf/ (distill 256 images x 200 steps, recon 500 steps/unit).
 # Writes runs/quant/<model>-w<W>a<A>-<calib>-<quantizer>/ and reports/quant/report.md.
 set -euo pipefail
-# A run whose directory exists or whose line is in results.jsonl is skipped (done, or running in another
-# shell): delete it to rerun. The run dirs (runs/, not in git) go into results.jsonl at the end
-# (experiments/results.py), the report is made from that file into reports/<table>/.
-cd "$(dirname "$0")/../.."
-PY=${PY:-.venv/bin/python}
-HERE=experiments/fashion_mnist
-run() { local dir=$1; shift; [ -e "$dir" ] && return 0
-  grep -qF "{\"name\": \"${dir#$HERE/}\", " $HERE/results.jsonl 2>/dev/null && return 0  # in results.jsonl
-  mkdir -p "$dir"; $PY -m genie_exp "$@" progress=false hydra.run.dir="$dir"; }
+. "$(dirname "$0")/run_lib.sh"  # run DIR OVERRIDES...: skips a run already made
 OUT=$HERE/runs/quant
 MODELS=${*:-resnet20 mobilenetv2}
 for model in $MODELS; do
