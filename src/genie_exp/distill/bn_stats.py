@@ -77,7 +77,7 @@ class BNStatsLoss:
         mean, std = group_stats(x, self.groups)
         target_std = torch.sqrt(bn.running_var + BN_EPS)
         term = stat_loss(mean, std, bn.running_mean, target_std, x.shape[0] // self.groups)
-        self.terms.append(term * self.first_weight if not self.terms and self.first_weight != 1.0 else term)
+        self.terms.append(term * self.first_weight if not self.terms else term)
 
     def __enter__(self) -> "BNStatsLoss":
         self.handles = [bn.register_forward_pre_hook(self._hook) for bn in self.layers]

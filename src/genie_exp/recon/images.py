@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..choices import AUGMENTS
-from ..core.errors import UserError
+from ..core.errors import UserError, did_you_mean
 
 
 def lowpass(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -33,7 +33,8 @@ def lowpass(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def augmented(images: torch.Tensor, augment: str) -> torch.Tensor:
     if augment not in AUGMENTS:
-        raise UserError(f"unknown recon.augment '{augment}' (choose from: {', '.join(AUGMENTS)})")
+        raise UserError(f"unknown recon.augment '{augment}'{did_you_mean(augment, AUGMENTS)} (choose from: "
+                        f"{', '.join(AUGMENTS)})")
     if augment == "flip":
         return torch.cat([images, images.flip(-1)])
     return images
