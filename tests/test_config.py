@@ -63,3 +63,13 @@ def test_the_bench_projects_the_paper_budget_preset():
     paper = compose_cfg("budget=paper")
     assert PAPER_DISTILL_STEPS == paper.distill.samples // paper.distill.batch_size * paper.distill.iters
     assert PAPER_RECON_ITERS == paper.recon.iters
+
+
+def test_the_reference_methods_keep_their_own_bn_loss():
+    """Genie-D's default weighs the first BatchNorm layer up (config.DistillConfig); ZeroQ and the
+    paper's experiment keep the equal weights their papers use, whatever that default is."""
+    from genie_exp.config import DistillConfig
+
+    assert compose_cfg().distill.first_bn_weight == DistillConfig.first_bn_weight
+    assert compose_cfg("distill=zeroq").distill.first_bn_weight == 1.0
+    assert compose_cfg("distill=zeroq", "distill.first_bn_weight=3").distill.first_bn_weight == 3.0

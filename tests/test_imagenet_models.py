@@ -6,13 +6,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import compose_cfg, make_image_folder, run_cli
+from conftest import compose_cfg, make_image_folder, run_cli, teacher_of
 from genie_exp.cli import preflight
 from genie_exp.data import build_data
 from genie_exp.core.errors import UserError
 from genie_exp.models import create_model
 from genie_exp.models import library
-from genie_exp.teachers import load_teacher
 from genie_exp.partition import plan_units
 
 # name -> (block class, number of blocks) of the ImageNet architecture
@@ -89,7 +88,7 @@ def _imagenet_cfg(name: str, *extra: str):
 def test_weights_file_from_the_library_model_loads(name, tmp_path):
     state = create_model(name, num_classes=1000, image_size=224).state_dict()
     torch.save(dict(state), tmp_path / "w.pt")  # a plain dict: no module versions, as after a key conversion
-    model, source = load_teacher(*_imagenet_cfg(name, f"model.weights={tmp_path / 'w.pt'}"))
+    model, source = teacher_of(*_imagenet_cfg(name, f"model.weights={tmp_path / 'w.pt'}"))
     assert source.endswith("w.pt") and not model.training
     got = model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in state.items())
@@ -98,7 +97,7 @@ def test_weights_file_from_the_library_model_loads(name, tmp_path):
 def test_wrong_weights_file_is_one_line(tmp_path):
     torch.save(create_model("resnet18", num_classes=1000, image_size=224).state_dict(), tmp_path / "r18.pt")
     with pytest.raises(UserError) as e:
-        load_teacher(*_imagenet_cfg("resnet50", f"model.weights={tmp_path / 'r18.pt'}"))
+        teacher_of(*_imagenet_cfg("resnet50", f"model.weights={tmp_path / 'r18.pt'}"))
     assert "does not match" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -111,6 +110,7 @@ def test_paper_experiment_composes():
         ("genie", 1024, 128, 4000)
     assert (cfg.quantizer.name, cfg.recon.iters, cfg.recon.batch_size) == ("genie", 20000, 32)
     assert (cfg.model.name, cfg.quant.w, cfg.quant.a, cfg.model.pretrained) == ("resnet18", 4, 4, True)
+    assert cfg.distill.first_bn_weight == 1.0  # the paper's BN loss: every layer weighed alike
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def no_network(monkeypatch):
 ])
 def test_pretrained_without_network_is_one_line(name, extra, needle, no_network):
     with pytest.raises(UserError) as e:
-        load_teacher(*_imagenet_cfg(name, *extra))
+        teacher_of(*_imagenet_cfg(name, *extra))
     msg = str(e.value)
     assert needle in msg and "model.weights=PATH" in msg and "model.pretrained=false" in msg
     assert "\n" not in msg
@@ -152,5 +152,5 @@ def test_library_weight_ids_are_known_without_download():
 def test_library_state_dict_is_loaded(monkeypatch):
     state = create_model("resnet18", num_classes=1000, image_size=224).state_dict()
     monkeypatch.setattr(library, "_torchvision_state", lambda weights_id: state)
-    model, source = load_teacher(*_imagenet_cfg("resnet18"))
+    model, source = teacher_of(*_imagenet_cfg("resnet18"))
     assert source == "library" and torch.equal(model.state_dict()["fc.weight"], state["fc.weight"])
