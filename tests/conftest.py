@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn as nn
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from genie_exp.cli import CONF_DIR, register_configs
 
@@ -85,11 +85,8 @@ def compose_cfg(*overrides: str) -> DictConfig:
 @pytest.fixture
 def tiny_cfg(fmnist_root) -> DictConfig:
     """The default config on the generated Fashion-MNIST with the smallest budgets."""
-    cfg = compose_cfg(f"data.root={fmnist_root}", "distill.samples=32", "quant.calib_samples=32",
-                      "data.eval_samples=64", "progress=false")
-    with open_dict(cfg):
-        pass
-    return cfg
+    return compose_cfg(f"data.root={fmnist_root}", "distill.samples=32", "quant.calib_samples=32",
+                       "data.eval_samples=64", "progress=false")
 
 
 def run_cli(*args: str, module: str = "genie_exp", env: dict | None = None, timeout: int = 600,
@@ -121,8 +118,21 @@ def calib_set(cfg, teacher, data):
     """The pipeline's calibration stage for a composed config."""
     from genie_exp.core.context import RunContext
     from genie_exp.distill import calibration_set
+    from genie_exp.hydra_config import to_config
 
-    return calibration_set(cfg.distill, teacher, data.image_size, RunContext.from_config(cfg), data, cfg.model.name)
+    config = to_config(cfg)
+    return calibration_set(config.distill, teacher, data.image_size, RunContext.from_config(config), data,
+                           config.model.name)
+
+
+def teacher_of(cfg, data):
+    """The pipeline's teacher for a composed config: (model, where its weights came from)."""
+    from genie_exp.core.context import RunContext
+    from genie_exp.hydra_config import to_config
+    from genie_exp.teachers import load_teacher
+
+    config = to_config(cfg)
+    return load_teacher(config.model, data, RunContext.from_config(config), config.train, config.data)
 
 
 def with_bn_statistics(model: nn.Module, shape: tuple, batches: int = 3) -> nn.Module:

@@ -16,9 +16,10 @@ PKG = "genie_exp"
 LAYERS = [
     ["choices"],
     ["core"],
-    ["config", "data", "models", "partition", "top1"],
+    ["config"],
+    ["data", "models", "partition", "top1"],
     ["quant", "distill", "train", "teacher_eval"],
-    ["recon", "teachers", "validate", "tracking", "artifact"],
+    ["recon", "teachers", "validate", "tracking", "artifact", "hydra_config"],
     ["api_run", "pipeline", "sweep"],
     ["api", "bench", "report", "cli", "export"],  # export/: its __main__ and the API's calls
     ["__main__", "train.__main__", "export.__main__", "bench.__main__", "report.__main__"],
@@ -80,6 +81,34 @@ def test_every_module_has_a_layer_and_arrows_only_run_down():
             if not same_package and RANK[theirs] >= RANK[mine]:
                 bad.append(f"{name} -> {dep}")
     assert not bad, "imports that do not run down the layers:\n" + "\n".join(sorted(bad))
+
+
+# Below the entry points the stages take the settings dataclasses and the RunContext: Hydra's config
+# tree ends at pipeline.run, the bench and the command lines (hydra_config.to_config).
+TYPED = ("choices", "core", "config", "data", "models", "partition", "top1", "quant", "distill", "train",
+         "teacher_eval", "recon", "teachers")
+ENTRY_POINTS = ("train.__main__",)
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_no_stage_below_the_entry_points_reads_the_config_tree():
+    bad = []
+    for name, path in _modules().items():
+        key = _layer_key(name) if name != PKG else None
+        if key is None or key in ENTRY_POINTS or key.split(".")[0] not in TYPED:
+            continue
+        tree_libs = _third_party_imports(path) & {"omegaconf", "hydra"}
+        bad += [f"{name} imports {lib}" for lib in sorted(tree_libs)]
+    assert not bad, "\n".join(bad)
 
 
 def test_no_import_cycle():

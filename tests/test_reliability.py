@@ -259,17 +259,17 @@ def test_a_signal_during_the_imports_is_one_line(sig, code, tmp_path):
 
 
 def test_a_damaged_cached_teacher_is_trained_again(tmp_path, fmnist_root, capsys):
-    from conftest import compose_cfg
+    from conftest import compose_cfg, teacher_of
     from genie_exp.data import build_data
-    from genie_exp.teachers import load_teacher, teacher_path
+    from genie_exp.teachers import teacher_path
 
     cfg = compose_cfg("+model=resnet18", f"data.root={fmnist_root}", f"paths.cache_dir={tmp_path}",
                       "train.epochs=1", "train.max_batches=1", "data.eval_samples=16", "progress=false")
     data = build_data(cfg.data)
-    path = teacher_path(cfg, data)
+    path = teacher_path("resnet18", data, tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"half a teacher")
-    teacher, where = load_teacher(cfg, data)
+    teacher, where = teacher_of(cfg, data)
     assert where == str(path) and "unusable" in capsys.readouterr().out
     assert torch.load(path, weights_only=True)["meta"]["model"] == "resnet18"
 

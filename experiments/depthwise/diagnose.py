@@ -17,6 +17,8 @@ from hydra import compose, initialize_config_dir
 from genie_exp.cli import CONF_DIR, register_configs
 from genie_exp.data import build_data
 from genie_exp.distill.baselines import real_images
+from genie_exp.core.context import RunContext
+from genie_exp.hydra_config import to_config
 from genie_exp.teachers import load_teacher
 
 
@@ -82,8 +84,9 @@ def main(model: str, files: list[str]) -> None:
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"+model={model}"])
-    data = build_data(cfg.data)
-    teacher, _ = load_teacher(cfg, data)
+    config = to_config(cfg)
+    data = build_data(config.data)
+    teacher, _ = load_teacher(config.model, data, RunContext.from_config(config), config.train, config.data)
     teacher.eval()
     result = {"real": {}, "synthetic": {}}
     for seed in range(len(files)):

@@ -4,6 +4,7 @@ It builds the run context once and chains the stages (distill/, recon/stage.py, 
 Hydra CLI (__main__.py) and the bench call it, the Python API (api.py) calls the stages directly."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -13,12 +14,12 @@ from typing import Sequence
 
 import pytorch_lightning as pl
 import torch.nn as nn
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from .config import fingerprint, result_settings
+from .config import Config, fingerprint, result_settings
 from .core import compiled
 from .core.compiled import COMPILE_SECONDS
-from .core.context import RunContext, resolve_cache_dir
+from .core.context import RunContext
 from .core.distributed import start_world
 from .core.io import atomic_write, ensure_writable, save_json
 from .artifact import recipe, save_quantized
@@ -27,6 +28,7 @@ from .core.rundir import claim
 from .core.clock import process_age_s
 from .core.signals import set_stage
 from .data import DataSpec, build_data
+from .hydra_config import to_config
 from .models.reference import config_reference, model_label
 from .distill import calibration_set, save_image_grid, source
 from .top1 import evaluate
@@ -51,29 +53,30 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
     and logs, and returns the metrics (the other ranks return None)."""
     set_stage("preparing the run")  # imports done: from here a signal unwinds (core/signals.py)
     validate(cfg)
+    config = to_config(cfg)  # below this line the settings are typed: no stage reads the config tree
     quiet_libraries()
     out_dir = Path(out_dir)
-    if multirun and bool(cfg.resume):
-        done = finished_run(out_dir, cfg)
+    if multirun and config.resume:
+        done = finished_run(out_dir, config)
         if done is not None:  # a rerun of a killed sweep: this job had finished
             print(f"already done: {out_dir / 'metrics.json'} holds this job's result (fingerprint "
                   f"{done['fingerprint']}, seed {done['seed']}); skipped (resume=false runs it again)", flush=True)
             return done
     t0 = time.time()
-    pl.seed_everything(int(cfg.seed), verbose=False)
+    ctx = RunContext.from_config(config)  # how the run computes, decided once (the world joins it below)
+    pl.seed_everything(ctx.seed, verbose=False)
     # A disk that cannot be written fails here, in one line, not after the expensive stages.
-    ensure_writable(resolve_cache_dir(cfg.paths.cache_dir), "paths.cache_dir")
+    ensure_writable(ctx.cache_dir, "paths.cache_dir")
     ensure_writable(out_dir, "run dir")
-    data = build_data(cfg.data)
+    data = build_data(config.data)
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
-    teacher, teacher_source = load_teacher(cfg, data)
-    check_user_blocks(teacher, list(cfg.model.blocks))  # a wrong class name fails before any stage
-    method = quant_method(cfg.quantizer.name)
-    t = cfg.trainer
+    teacher, teacher_source = load_teacher(config.model, data, ctx, config.train, config.data)
+    check_user_blocks(teacher, config.model.blocks)  # a wrong class name fails before any stage
+    method = quant_method(config.quantizer.name)
+    t = config.trainer
     # the DDP processes start here, after the checks that need no device
-    world = start_world(t.strategy, RunContext.from_config(cfg).trainer_devices["accelerator"], t.devices,
-                        t.num_nodes, t.get("ddp_backend"), multirun,
-                        ("recon.batch_size", int(cfg.recon.batch_size)) if method.reconstruct else None)
+    world = start_world(t.strategy, ctx.trainer_devices["accelerator"], t.devices, t.num_nodes, t.ddp_backend,
+                        multirun, ("recon.batch_size", config.recon.batch_size) if method.reconstruct else None)
     if world.is_main:
         claim(out_dir)  # one run per run dir (a second one stops here, in one line)
     tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
@@ -86,9 +89,9 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
         logger = [CSVLogger(str(out_dir), name="logs", version="")]
         if tracker is not None:
             logger.append(tracker.lightning_logger())
-    ctx = RunContext.from_config(cfg, world, logger, callbacks)
+    ctx = dataclasses.replace(ctx, world=world, logger=logger, callbacks=tuple(callbacks))
     try:
-        metrics = _stages(cfg, ctx, out_dir, data, teacher, teacher_source, tracker, t0, multirun)
+        metrics = _stages(config, ctx, out_dir, data, teacher, teacher_source, tracker, t0, multirun)
     except BaseException:
         if tracker is not None:
             tracker.finish(failed=True)
@@ -99,7 +102,7 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
     return metrics
 
 
-def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, teacher: nn.Module,
+def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher: nn.Module,
             teacher_source: str, tracker: WandbTracker | None, t0: float, multirun: bool) -> dict | None:
     seconds, info = {}, {}
     # before the first stage: interpreter, imports, config, teacher and data (in a sweep's later jobs
@@ -124,14 +127,15 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     t = time.time()
     set_stage("quantization")
     method = quant_method(cfg.quantizer.name)
-    checkpoint = ReconCheckpoint.for_run(cfg, teacher, calib.images, ctx.cache_dir) if method.reconstruct else None
+    checkpoint = (ReconCheckpoint.for_run(teacher, calib.images, cfg.quant, cfg.quantizer.name, cfg.recon,
+                                          cfg.model.blocks, ctx) if method.reconstruct else None)
     act_images = None
-    if str(cfg.quant.act_ranges) not in ("calib", str(cfg.distill.name)):  # a study: ranges from another set
-        spec = OmegaConf.merge(cfg.distill, {"name": str(cfg.quant.act_ranges)})
+    if cfg.quant.act_ranges not in ("calib", cfg.distill.name):  # a study: ranges from another set
+        spec = dataclasses.replace(cfg.distill, name=cfg.quant.act_ranges)
         act_images = calibration_set(spec, teacher, data.image_size, ctx, data, cache_name(teacher)).images
     compile_s = COMPILE_SECONDS[0]
     result = quantize_model(teacher.to(ctx.device), calib.images, cfg.quant, cfg.quantizer.name, cfg.recon, ctx,
-                            list(cfg.model.blocks), checkpoint, act_images)
+                            cfg.model.blocks, checkpoint, act_images)
     seconds["recon"] = time.time() - t
     if result.compiled:  # part of seconds.recon: the kernels' first calls, which compiled them
         seconds["recon_compile"] = COMPILE_SECONDS[0] - compile_s
@@ -147,9 +151,9 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
 
     t = time.time()
     set_stage("evaluation")
-    loader = data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples, int(cfg.data.workers))
-    fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, OmegaConf.to_container(cfg.data, resolve=True),
-                             ctx.cache_dir, model_label(cfg.model), ctx.channels_last)
+    loader = data.test_loader(cfg.data.batch_size, cfg.data.eval_samples, cfg.data.workers)
+    fp32_top1 = teacher_top1(teacher.to(ctx.device), loader, dataclasses.asdict(cfg.data), ctx.cache_dir,
+                             model_label(cfg.model), ctx.channels_last)
     with compiled.fused(result.compiled):  # the fused LSQ kernel where the reconstruction compiled it
         quant_top1 = evaluate(result.student, loader, channels_last=ctx.channels_last)
     seconds["eval"] = time.time() - t
@@ -158,7 +162,8 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     units = [{"name": u["name"], "kind": u["kind"], "seconds": round(u["seconds"], 3), "loss": u["loss"],
               "loss_start": u.get("loss_start"), **({"resumed": True} if u.get("resumed") else {})}
              for u in result.units]
-    settings = result_settings(OmegaConf.to_container(cfg, resolve=True))
+    plain = dataclasses.asdict(cfg)
+    settings = result_settings(plain)
     metrics = {
         "model": model_label(cfg.model), "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
         # calib: the name of `distill` before 0.2, kept one release
@@ -173,7 +178,7 @@ def _stages(cfg: DictConfig, ctx: RunContext, out_dir: Path, data: DataSpec, tea
     t = time.time()  # after the last evaluation: the artifact and the tracker (metrics.json itself comes last)
     rec = recipe(config_reference(cfg.model, data.num_classes, data.image_size), (3, data.image_size, data.image_size), cfg.quant,
                  result.plan.blocks, result.plan.to_dict())
-    save_quantized(result.student, out_dir / "quantized.pt", rec, OmegaConf.to_container(cfg, resolve=True),
+    save_quantized(result.student, out_dir / "quantized.pt", rec, plain,
                    {k: metrics[k] for k in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "seed",
                                             "fp32_top1", "quant_top1", "eval_samples")})
     metrics["quantized"] = "quantized.pt"
@@ -196,13 +201,13 @@ def cache_name(teacher: nn.Module) -> str:
     return type(teacher).__name__
 
 
-def finished_run(out_dir: Path, cfg: DictConfig) -> dict | None:
+def finished_run(out_dir: Path, cfg: Config) -> dict | None:
     """The metrics in `out_dir` when they are a finished run of exactly this setting and seed."""
     try:
         metrics = json.loads((out_dir / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
-    settings = result_settings(OmegaConf.to_container(cfg, resolve=True))
+    settings = result_settings(dataclasses.asdict(cfg))
     if not isinstance(metrics, dict) or not isinstance(metrics.get("quant_top1"), (int, float)):
         return None
     if metrics.get("fingerprint") != fingerprint(settings) or metrics.get("seed") != int(cfg.seed):

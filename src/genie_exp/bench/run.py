@@ -1,6 +1,7 @@
 """The benchmark: floors, then the real run end to end with every training step timed."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import sys
@@ -12,9 +13,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..data import build_data
+from ..core.context import RunContext
 from ..core.signals import set_stage
-from ..core.devices import pick_device
 from ..core.io import save_json
+from ..hydra_config import to_config
 from ..teachers import load_teacher
 from ..pipeline import run
 from ..recon.stage import make_plan
@@ -38,28 +40,29 @@ def bench(cfg: DictConfig) -> dict:
     (no calibration cache, no resume) into a temporary run dir."""
     set_stage("bench")
     quiet_libraries()
-    b = cfg.bench
-    reps, warmup = int(b.reps), int(b.warmup)
-    device = pick_device(str(cfg.trainer.accelerator))
-    data = build_data(cfg.data)
-    teacher, _ = load_teacher(cfg, data)
+    config = to_config(cfg)
+    b = config.bench
+    reps, warmup = b.reps, b.warmup
+    ctx = RunContext.from_config(config)
+    device = ctx.device
+    data = build_data(config.data)
+    teacher, _ = load_teacher(config.model, data, ctx, config.train, config.data)
     size = data.image_size
 
-    prec = str(cfg.trainer.precision)  # mixed precision: the floors run under the same autocast
-    gen_s = generator_floor(int(cfg.distill.latent_dim), size, int(cfg.distill.batch_size), device, reps, warmup, prec)
-    teach_s = teacher_floor(teacher, size, int(cfg.distill.batch_size), device, reps, warmup, prec)
-    plan = make_plan(teacher, torch.randn(2, 3, size, size), list(cfg.model.blocks), bool(cfg.recon.group_depthwise),
-                     announce=False)
-    floors = unit_floors(teacher, size, int(cfg.recon.batch_size), device, plan, reps, warmup, prec)
+    prec = ctx.precision  # mixed precision: the floors run under the same autocast
+    dc, rc = config.distill, config.recon
+    gen_s = generator_floor(dc.latent_dim, size, dc.batch_size, device, reps, warmup, prec)
+    teach_s = teacher_floor(teacher, size, dc.batch_size, device, reps, warmup, prec)
+    plan = make_plan(teacher, torch.randn(2, 3, size, size), config.model.blocks, rc.group_depthwise, announce=False)
+    floors = unit_floors(teacher, size, rc.batch_size, device, plan, reps, warmup, prec)
 
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": describe(device),
         "device": device.type, "command": "python -m genie_exp.bench " + " ".join(sys.argv[1:]),
-        "model": cfg.model.name, "dataset": data.name, "image_size": size, "w_bits": int(cfg.quant.w),
-        "a_bits": int(cfg.quant.a), "distill": OmegaConf.to_container(cfg.distill, resolve=True),
-        "recon": {"iters": int(cfg.recon.iters), "batch_size": int(cfg.recon.batch_size),
-                  "compile": str(cfg.recon.compile)},
-        "precision": str(cfg.trainer.precision), "channels_last": bool(cfg.trainer.channels_last),
+        "model": config.model.name, "dataset": data.name, "image_size": size, "w_bits": int(config.quant.w),
+        "a_bits": int(config.quant.a), "distill": dataclasses.asdict(dc),
+        "recon": {"iters": rc.iters, "batch_size": rc.batch_size, "compile": str(rc.compile)},
+        "precision": prec, "channels_last": ctx.channels_last,
         "distill_generator_s": round(gen_s, 5), "distill_teacher_s": round(teach_s, 5),
         "distill_floor_s": round(gen_s + teach_s, 5),
     }
@@ -75,7 +78,7 @@ def bench(cfg: DictConfig) -> dict:
         step_sum, floor_sum = sum(u["step_s"] for u in units), sum(u["floor_s"] for u in units)
         result.update({
             # a distillation step fits `parallel_batches` batches: per batch is what compares to the floor
-            "distill_step_s": round(timer.median("distill") / int(cfg.distill.parallel_batches), 5),
+            "distill_step_s": round(timer.median("distill") / dc.parallel_batches, 5),
             "recon_step_s": round(step_sum / max(len(units), 1), 5),
             "recon_floor_s": round(floor_sum / max(len(units), 1), 5),
             "recon_units": units,

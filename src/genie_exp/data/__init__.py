@@ -1,18 +1,17 @@
-"""Dataset builders: `build_data(cfg.data)` returns a DataSpec for fashion_mnist, cifar10 or imagenet."""
+"""Dataset builders: `build_data(config.data)` returns a DataSpec for fashion_mnist, cifar10 or imagenet."""
 from __future__ import annotations
 
 from functools import lru_cache
 
-from omegaconf import DictConfig
-
 from ..choices import DATASETS
+from ..config import DataConfig
 from ..core.errors import UserError
 from . import cifar10, fashion_mnist, imagenet
 from .spec import DataSpec
 
 
-def build_data(cfg: DictConfig) -> DataSpec:
-    name, root, download = cfg.name, cfg.root, bool(cfg.get("download", False))
+def build_data(cfg: DataConfig) -> DataSpec:
+    name, root, download = cfg.name, cfg.root, bool(cfg.download)
     if name == "fashion_mnist":
         train = lru_cache(None)(lambda aug: fashion_mnist.FashionMNIST(root, "train", aug, download))
         test = lru_cache(None)(lambda: fashion_mnist.FashionMNIST(root, "test", False, download))

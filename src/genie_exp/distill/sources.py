@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import torch
 import torch.nn as nn
 
-from ..config import SETTINGS_SINCE
+from ..config import SETTINGS_SINCE, DistillConfig
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..core.hashing import with_precision
@@ -38,19 +38,10 @@ class Source:
     synthetic: bool  # distilled from the teacher's BN statistics: cached, needs BN, has an image grid
 
 
-def spec_dict(spec: Any) -> dict:
-    """The distill settings as a plain dict (a dataclass or an OmegaConf node)."""
-    if dataclasses.is_dataclass(spec):
-        return dataclasses.asdict(spec)
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(spec, resolve=True)
-
-
-def cache_spec(spec: Any, precision: str) -> dict:
+def cache_spec(spec: DistillConfig, precision: str) -> dict:
     """The settings a distilled set is cached under: a switch left at its KEY_SINCE value is left
     out (the key of the sets made before it existed), the precision is in (other numerics, other images)."""
-    key_spec = spec_dict(spec)
+    key_spec = dataclasses.asdict(spec)
     for k, off in KEY_SINCE.items():
         if key_spec.get(k, off) == off:
             key_spec.pop(k, None)
@@ -107,7 +98,7 @@ def source(name: str) -> Source:
     return SOURCES[name]
 
 
-def calibration_set(spec: Any, teacher: nn.Module, image_size: int, ctx: RunContext, data: Any = None,
+def calibration_set(spec: DistillConfig, teacher: nn.Module, image_size: int, ctx: RunContext, data: Any = None,
                     model_name: str = "model") -> CalibSet:
-    """The calibration images of `spec` (a DistillConfig or the `distill` config node)."""
+    """The calibration images of `spec`."""
     return source(str(spec.name)).make(spec, teacher, image_size, ctx, data, model_name)

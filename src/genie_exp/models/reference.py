@@ -34,12 +34,8 @@ def target_reference(target: str, kwargs: dict, factory: bool = False) -> dict:
 
 
 def config_reference(model: Any, num_classes: int, image_size: int) -> dict:
-    """The reference of a run's `model` config (a ModelConfig or its config node)."""
+    """The reference of a run's `model` settings (a config.ModelConfig)."""
     kwargs = model.kwargs
-    if not isinstance(kwargs, dict) and kwargs is not None:
-        from omegaconf import OmegaConf
-
-        kwargs = OmegaConf.to_container(kwargs, resolve=True)
     if model.name == "custom":
         return target_reference(model.target, kwargs or {}, bool(model.factory))
     return registry_reference(model.name, num_classes, image_size, kwargs or {})

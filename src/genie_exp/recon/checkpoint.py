@@ -6,13 +6,16 @@ find it. Read back with weights_only=True like every other checkpoint."""
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from omegaconf import DictConfig, OmegaConf
+
+from ..config import QuantConfig, ReconConfig
+from ..core.context import RunContext
 
 from ..core.hashing import key_of, safe_name, tensor_digest, weights_digest, with_precision
 from ..core.errors import UserError
@@ -24,14 +27,12 @@ log = logging.getLogger(__name__)
 VERSION = 4  # 3: units from the graph plan, batch indices per chunk, 1-bit QDrop masks; 4: modes in state
 
 
-def recon_key(teacher: nn.Module, calib: torch.Tensor, cfg: DictConfig) -> str:
-    def plain(node: Any) -> Any:
-        return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-
+def recon_key(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, quantizer: str, recon: ReconConfig,
+              blocks: Sequence[str], seed: int, precision: str) -> str:
     return key_of(with_precision({
         "version": VERSION, "teacher": weights_digest(teacher), "calib": tensor_digest(calib),
-        "quant": plain(cfg.quant), "quantizer": plain(cfg.quantizer), "recon": plain(cfg.recon),
-        "blocks": list(cfg.model.blocks), "seed": int(cfg.seed)}, str(cfg.trainer.precision)))
+        "quant": dataclasses.asdict(quant), "quantizer": {"name": str(quantizer)}, "recon": dataclasses.asdict(recon),
+        "blocks": list(blocks), "seed": int(seed)}, str(precision)))
 
 
 def checkpoint_path(cache_dir: str | Path, key: str) -> Path:
@@ -63,8 +64,11 @@ class ReconCheckpoint:
         return self.owned
 
     @classmethod
-    def for_run(cls, cfg: DictConfig, teacher: nn.Module, calib: torch.Tensor, cache_dir: Path) -> "ReconCheckpoint":
-        return cls(checkpoint_path(cache_dir, recon_key(teacher, calib, cfg)), bool(cfg.resume))
+    def for_run(cls, teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, quantizer: str,
+                recon: ReconConfig, blocks: Sequence[str], ctx: RunContext) -> "ReconCheckpoint":
+        """The checkpoint of this setting in ctx.cache_dir (which must be set)."""
+        key = recon_key(teacher, calib, quant, quantizer, recon, blocks, ctx.seed, ctx.precision)
+        return cls(checkpoint_path(ctx.cache_dir, key), ctx.resume)
 
     def follow(self, world: Any) -> None:
         """In a DDP world rank 0 alone takes the lock; every rank then uses the checkpoint or not as

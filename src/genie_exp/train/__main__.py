@@ -17,20 +17,23 @@ def main(cfg: "DictConfig") -> None:
     from ..core.signals import set_stage
     from ..data import build_data
     from .teacher import train_teacher
-    from ..teachers import build_model, teacher_path
-    from ..core.context import resolve_cache_dir
+    from ..teachers import build_model, zoo_name
+    from ..core.context import RunContext
     from ..core.quiet import quiet_libraries
+    from ..hydra_config import to_config
     from ..models.reference import model_label
 
     set_stage("teacher training")
     quiet_libraries()  # as the main CLI: our bar and summary, not Lightning's banners
-    pl.seed_everything(int(cfg.seed), verbose=False)
-    data = build_data(cfg.data)
-    out = Path(cfg.train.out) if cfg.train.get("out") else teacher_path(cfg, data)
-    if out.parent.name == "zoo" and cfg.train.get("out") is None:
-        out = resolve_cache_dir(cfg.paths.cache_dir) / "teachers" / out.name  # never overwrite a shipped teacher implicitly
-    top1 = train_teacher(cfg, data, build_model(cfg, data), out)
-    print(f"teacher {model_label(cfg.model)} on {data.name}: fp32_top1={top1:.4f} -> {out}")
+    config = to_config(cfg)
+    ctx = RunContext.from_config(config)
+    pl.seed_everything(ctx.seed, verbose=False)
+    data = build_data(config.data)
+    # the teacher cache, where the runs look after the shipped zoo (never a shipped file unless train.out names it)
+    out = Path(config.train.out) if config.train.out else ctx.cache_dir / "teachers" / zoo_name(config.model.name, data.name)
+    label = model_label(config.model)
+    top1 = train_teacher(build_model(config.model, data), data, out, config.train, config.data, ctx, label)
+    print(f"teacher {label} on {data.name}: fp32_top1={top1:.4f} -> {out}")
 
 
 def _start() -> None:

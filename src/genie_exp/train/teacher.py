@@ -10,13 +10,13 @@ import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
+from ..config import DataConfig, TrainConfig
+from ..core.context import RunContext
 from ..data import DataSpec
 from ..top1 import evaluate
 from ..models.checkpoint import save_teacher
-from ..models.reference import model_label
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,24 @@ class TeacherModule(pl.LightningModule):
         return [opt], [{"scheduler": sched, "interval": "step"}]
 
 
-def train_teacher(cfg: DictConfig, data: DataSpec, model: nn.Module, out: Path) -> float:
-    """Train `model` on the train split, save it to `out`, return its test top-1 (fraction)."""
+def train_teacher(model: nn.Module, data: DataSpec, out: Path, tc: TrainConfig, data_cfg: DataConfig,
+                  ctx: RunContext, label: str) -> float:
+    """Train `model` on the train split on ctx's device, save it to `out` (its metadata names it
+    `label`), return its test top-1 (fraction)."""
     t0 = time.time()
-    tc = cfg.train
     loader = DataLoader(data.train(True), batch_size=tc.batch_size, shuffle=True, drop_last=True,
-                        num_workers=int(cfg.data.workers))
+                        num_workers=int(data_cfg.workers))
     per_epoch = len(loader) if tc.max_batches is None else min(len(loader), int(tc.max_batches))
     module = TeacherModule(model, tc.lr, tc.momentum, tc.weight_decay, per_epoch * tc.epochs)
     trainer = pl.Trainer(max_epochs=tc.epochs, limit_train_batches=per_epoch, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=bool(cfg.progress),
-                         enable_model_summary=False, accelerator=cfg.trainer.accelerator,
-                         devices=cfg.trainer.devices)
+                         enable_checkpointing=False, enable_progress_bar=ctx.show_progress,
+                         enable_model_summary=False, **ctx.trainer_devices)
     trainer.fit(module, train_dataloaders=loader)
     model = module.model.cpu().eval()
-    top1 = evaluate(model, data.test_loader(int(cfg.data.batch_size), cfg.data.eval_samples))
-    meta = {"model": model_label(cfg.model), "dataset": data.name, "fp32_top1": top1, "epochs": int(tc.epochs),
-            "seed": int(cfg.seed), "train_seconds": round(time.time() - t0, 1),
+    top1 = evaluate(model, data.test_loader(int(data_cfg.batch_size), data_cfg.eval_samples))
+    meta = {"model": label, "dataset": data.name, "fp32_top1": top1, "epochs": int(tc.epochs),
+            "seed": ctx.seed, "train_seconds": round(time.time() - t0, 1),
             "command": "python -m genie_exp.train " + " ".join(sys.argv[1:])}
     save_teacher(model, out, meta)
-    log.info("teacher %s on %s: test top-1 %.4f, saved to %s", model_label(cfg.model), data.name, top1, out)
+    log.info("teacher %s on %s: test top-1 %.4f, saved to %s", label, data.name, top1, out)
     return top1
