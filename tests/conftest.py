@@ -108,7 +108,7 @@ def distill_run(teacher, method: str, samples: int, batch_size: int, iters: int,
                 channels_last: bool = False, **spec):
     """distill_images with a DistillConfig made of the arguments (spec: its other fields)."""
     from genie_exp.config import DistillConfig
-    from genie_exp.distill import distill_images
+    from genie_exp.distillation import distill_images
 
     cfg = DistillConfig(name=method, samples=samples, batch_size=batch_size, iters=iters, **spec)
     return distill_images(teacher, cfg, image_size, cpu_ctx(seed=seed, channels_last=channels_last))
@@ -117,7 +117,7 @@ def distill_run(teacher, method: str, samples: int, batch_size: int, iters: int,
 def calib_set(cfg, teacher, data):
     """The pipeline's calibration stage for a composed config."""
     from genie_exp.core.context import RunContext
-    from genie_exp.distill import calibration_set
+    from genie_exp.distillation import calibration_set
     from genie_exp.hydra_config import to_config
 
     config = to_config(cfg)

@@ -89,7 +89,7 @@ def test_any_config_field_is_a_keyword_and_mistakes_are_one_line(model):
 
 def test_keywords_not_given_are_the_config_defaults():
     from genie_exp.api import configs_for
-    from genie_exp.distill.entry import distill_config
+    from genie_exp.distillation.entry import distill_config
 
     assert distill_config(None, {}) == DistillConfig()
     assert configs_for(None, None, {}) == (QuantConfig(), ReconConfig())

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 import genie_exp
 from genie_exp.config import DistillConfig, QuantConfig, ReconConfig
-from genie_exp.distill.module import DistillModule
+from genie_exp.distillation.module import DistillModule
 from genie_exp.recon.recon_module import ReconModule
 
 

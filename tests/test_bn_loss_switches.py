@@ -1,4 +1,4 @@
-"""distill.first_bn_weight and distill.stats=group (distill/bn_stats.py): the first layer's term is
+"""distill.first_bn_weight and distill.stats=group (distillation/bn_stats.py): the first layer's term is
 scaled and no other; group statistics are those of all the images of the forward, so a group whose
 batches each miss the target can still meet it; both are checked at the door."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import torch.nn as nn
 
 from genie_exp.config import DistillConfig, check_bn_stats
 from genie_exp.core.errors import UserError
-from genie_exp.distill.bn_stats import BNStatsLoss
-from genie_exp.distill.entry import distill_config
+from genie_exp.distillation.bn_stats import BNStatsLoss
+from genie_exp.distillation.entry import distill_config
 
 
 class TwoBN(nn.Module):

@@ -9,8 +9,8 @@ from omegaconf import OmegaConf
 import genie_exp
 from genie_exp.config import DistillConfig, result_settings
 from genie_exp.core.errors import UserError
-from genie_exp.distill.class_loss import balanced_labels, class_loss
-from genie_exp.distill.sources import cache_spec
+from genie_exp.distillation.class_loss import balanced_labels, class_loss
+from genie_exp.distillation.sources import cache_spec
 from genie_exp.validate import validate
 
 from conftest import compose_cfg

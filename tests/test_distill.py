@@ -6,10 +6,10 @@ import torch
 import torch.nn as nn
 from omegaconf import open_dict
 
-import genie_exp.distill.sources as sources_mod
-from genie_exp.distill.bn_stats import BNStatsLoss
-from genie_exp.distill.module import DistillModule
-from genie_exp.distill.swing import swing_convolution
+import genie_exp.distillation.sources as sources_mod
+from genie_exp.distillation.bn_stats import BNStatsLoss
+from genie_exp.distillation.module import DistillModule
+from genie_exp.distillation.swing import swing_convolution
 from genie_exp.data import build_data
 from genie_exp.core.errors import UserError
 from genie_exp.models import create_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genie_exp.distill.bn_stats import group_stats
+from genie_exp.distillation.bn_stats import group_stats
 from genie_exp.models import create_model
 from genie_exp.quant.lsq import lsq_qdrop
 from genie_exp.quant.qdrop import drop_mask, qdrop_mix

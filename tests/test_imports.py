@@ -18,7 +18,7 @@ LAYERS = [
     ["core"],
     ["config"],
     ["data", "models", "partition", "top1"],
-    ["quant", "distill", "train", "teacher_eval"],
+    ["quant", "distillation", "train", "teacher_eval"],
     ["recon", "teachers", "validate", "tracking", "artifact", "hydra_config"],
     ["api_run", "pipeline", "sweep"],
     ["api", "bench", "report", "cli", "export"],  # export/: its __main__ and the API's calls
@@ -85,7 +85,7 @@ def test_every_module_has_a_layer_and_arrows_only_run_down():
 
 # Below the entry points the stages take the settings dataclasses and the RunContext: Hydra's config
 # tree ends at pipeline.run, the bench and the command lines (hydra_config.to_config).
-TYPED = ("choices", "core", "config", "data", "models", "partition", "top1", "quant", "distill", "train",
+TYPED = ("choices", "core", "config", "data", "models", "partition", "top1", "quant", "distillation", "train",
          "teacher_eval", "recon", "teachers")
 ENTRY_POINTS = ("train.__main__",)
 

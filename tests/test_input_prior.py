@@ -8,9 +8,9 @@ import torch.nn as nn
 import genie_exp
 from genie_exp.config import DistillConfig
 from genie_exp.core.errors import UserError
-from genie_exp.distill.generator import Generator
-from genie_exp.distill.input_prior import GREY_SPREAD, channel_spread, first_conv, wants_grey
-from genie_exp.distill.sources import cache_spec
+from genie_exp.distillation.generator import Generator
+from genie_exp.distillation.input_prior import GREY_SPREAD, channel_spread, first_conv, wants_grey
+from genie_exp.distillation.sources import cache_spec
 
 
 class GreyStem(nn.Module):

@@ -153,13 +153,13 @@ def test_api_and_cli_share_one_cached_set(tmp_path, fmnist_root, monkeypatch):
     assert "SmallNet-w4a4" in r.stdout.strip().splitlines()[-1] or r.stdout.strip().splitlines()[-1].startswith("SmallNet")
 
     import genie_exp
-    from genie_exp.distill import driver
+    from genie_exp.distillation import driver
 
     def no_distillation(*a, **k):
         raise AssertionError("distilled again instead of reading the CLI's set")
 
     monkeypatch.setattr(driver, "distill_images", no_distillation)
-    monkeypatch.setattr("genie_exp.distill.sources.distill_images", no_distillation)
+    monkeypatch.setattr("genie_exp.distillation.sources.distill_images", no_distillation)
     loaded = SmallNet()
     loaded.load_state_dict(torch.load(tmp_path / "small.pt"))
     images = genie_exp.distill(loaded, samples=16, batch_size=8, iters=2, progress=False, device="cpu")

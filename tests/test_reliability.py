@@ -149,7 +149,7 @@ def test_a_tilde_cache_dir_is_the_home_one_everywhere(tmp_path, fmnist_root):
 # ---- cache files that load but are wrong: reported and rebuilt -----------------------------------
 def test_a_calibration_cache_holding_a_bare_tensor_is_rebuilt(tmp_path, capsys):
     from genie_exp.core.io import save_torch
-    from genie_exp.distill.cache import load_cached
+    from genie_exp.distillation.cache import load_cached
 
     path = tmp_path / "set.pt"
     save_torch(torch.zeros(2, 3, 4, 4), path)

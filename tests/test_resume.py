@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import genie_exp.distill.driver as distill_mod
+import genie_exp.distillation.driver as distill_mod
 import genie_exp.recon.runner as runner_mod
-from genie_exp.distill.cache import cache_path, part_path
+from genie_exp.distillation.cache import cache_path, part_path
 from genie_exp.config import ReconConfig
 from genie_exp.data import build_data
 from genie_exp.core.io import load_torch

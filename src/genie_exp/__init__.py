@@ -8,8 +8,7 @@ __version__ = "0.2.0"
 __all__ = ["distill", "quantize", "evaluate", "load_quantized", "save_quantized", "export_quantized", "verify",
            "QuantReport", "UserError", "__version__"]
 
-# `distill` is the distillation package itself, which is callable (distill/__init__.py)
-_LAZY = {"distill": None, "quantize": "api", "evaluate": "api", "QuantReport": "api",
+_LAZY = {"distill": "api", "quantize": "api", "evaluate": "api", "QuantReport": "api",
          "load_quantized": "artifact", "save_quantized": "artifact", "UserError": "core.errors",
          "export_quantized": "export.calls", "verify": "export.calls"}
 
@@ -19,7 +18,7 @@ def __getattr__(name: str):
         from importlib import import_module
 
         where = _LAZY[name]
-        value = import_module(f"{__name__}.{name}") if where is None else getattr(import_module(f"{__name__}.{where}"), name)
+        value = getattr(import_module(f"{__name__}.{where}"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

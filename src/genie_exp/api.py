@@ -6,7 +6,7 @@
 
 The settings are one config object per stage (DistillConfig / QuantConfig / ReconConfig, whose
 defaults are the CLI's: config.py is the one place defaults live); a keyword overrides just the field
-it names, and any field is a keyword. The functions call the same stages as the CLI (distill/, recon/stage.py)."""
+it names, and any field is a keyword. The functions call the same stages as the CLI (distillation/, recon/stage.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,7 +25,7 @@ from .core.devices import parse_device
 from .core.errors import UserError
 from .core.inputs import check_blocks, check_images, check_labels, check_model, check_runs_on, device_of, restored
 from .top1 import count_correct
-from .distill.entry import distill
+from .distillation.entry import distill
 from .models.reference import reference_of
 
 _T = TrainerConfig

@@ -36,7 +36,7 @@ def check_test(run_dir: Any, test: Any) -> Optional[tuple[torch.Tensor, torch.Te
 
 def distill_record(calib: Any) -> dict:
     """The distill settings of images that genie_exp.distill made, else `given` (the caller's own)."""
-    from .distill.entry import DISTILL_TAG
+    from .distillation.entry import DISTILL_TAG
 
     tag = getattr(calib, DISTILL_TAG, None)
     return dict(tag) if isinstance(tag, dict) else {"name": "given"}

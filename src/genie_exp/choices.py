@@ -5,11 +5,11 @@ that act on a setting take its names from here."""
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda")  # core/devices.py
 DATASETS = ("fashion_mnist", "cifar10", "imagenet")
 ACT_GRIDS = ("symmetric", "auto")  # quant/grid.py
-INPUT_PRIORS = ("colour", "grey", "auto")  # distill/input_prior.py
+INPUT_PRIORS = ("colour", "grey", "auto")  # distillation/input_prior.py
 COMPILE_CHOICES = ("auto", "true", "false")  # core/compiled.py
 LOGGERS = ("csv", "wandb")
 DDP_BACKENDS = ("nccl", "gloo")
 LSQ_GRADS = ("paper", "rounded")
 ACT_INITS = ("upfront", "per_unit")
 AUGMENTS = ("none", "flip")  # recon/images.py
-BN_STATS = ("batch", "group")  # distill/bn_stats.py
+BN_STATS = ("batch", "group")  # distillation/bn_stats.py

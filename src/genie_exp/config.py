@@ -67,7 +67,7 @@ class QuantizerConfig:
 
 @dataclass
 class DistillConfig:
-    name: str = "genie"  # genie | zeroq | noise | real (what each is: distill/sources.py)
+    name: str = "genie"  # genie | zeroq | noise | real (what each is: distillation/sources.py)
     samples: int = 256
     batch_size: int = 128
     iters: int = 100  # budgets measured in experiments/time_to_accuracy; the paper's: budget=paper
@@ -80,16 +80,16 @@ class DistillConfig:
     early_stop: Optional[int] = None  # stop a group after this many steps without a 1% better loss
     # What the generator may draw (genie): `colour` three free channels (the paper's); `grey` one
     # channel repeated over the model's three inputs; `auto` grey when the teacher's first conv barely
-    # tells its input channels apart (distill/input_prior.py says how that is read from the weights).
+    # tells its input channels apart (distillation/input_prior.py says how that is read from the weights).
     input_prior: str = "colour"
     # The generator's last BatchNorm learns a per-channel scale and shift (true) or leaves every channel
     # at zero mean and unit std (false, the paper's): the data's own input statistics need not be those.
     output_affine: bool = False
     # Weight of a cross-entropy term that pulls the teacher's output on image i of the set toward class
     # i mod num_classes: a class-balanced, confidently classified set (0: off, the paper's loss, which
-    # leaves the class mix to chance). distill/class_loss.py.
+    # leaves the class mix to chance). distillation/class_loss.py.
     class_loss: float = 0.0
-    # The BN-statistics loss (distill/bn_stats.py): `first_bn_weight` multiplies the first BatchNorm
+    # The BN-statistics loss (distillation/bn_stats.py): `first_bn_weight` multiplies the first BatchNorm
     # layer's term (Sony MCT's first-layer multiplier; 1: the paper's equal weights, which leave the
     # images' low-level statistics the worst fitted: 10 closes 1.2 of mobilenetv2's 3 points to real
     # images and leaves the residual nets within seed noise, experiments/depthwise/README.md); `stats`

@@ -1,6 +1,6 @@
 """The whole job from a config: teacher -> calibration images -> quantize -> evaluate -> metrics.json.
 
-It builds the run context once and chains the stages (distill/, recon/stage.py, evaluate.py); the
+It builds the run context once and chains the stages (distillation/, recon/stage.py, top1.py); the
 Hydra CLI (__main__.py) and the bench call it, the Python API (api.py) calls the stages directly."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .core.signals import set_stage
 from .data import DataSpec, build_data
 from .hydra_config import to_config
 from .models.reference import config_reference, model_label
-from .distill import calibration_set, save_image_grid, source
+from .distillation import calibration_set, save_image_grid, source
 from .top1 import evaluate
 from .partition import check_user_blocks
 from .quant.methods import quant_method

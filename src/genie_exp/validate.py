@@ -50,7 +50,7 @@ def validate_settings(cfg: Any) -> None:
 def validate(cfg: Any) -> None:
     from .core.context import check_precision
     from .core.devices import check_accelerator, pick_device
-    from .distill.sources import SOURCES
+    from .distillation.sources import SOURCES
     from .models import list_models
     from .models.registry import check_model_kwargs
     from .quant.methods import METHODS

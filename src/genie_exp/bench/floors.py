@@ -10,7 +10,7 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
-from ..distill.generator import Generator
+from ..distillation.generator import Generator
 from ..partition import Plan
 from .timing import median_seconds
 

@@ -1,5 +1,4 @@
-"""`genie_exp.distill(model, ...)`: the distillation stage on a plain model (the package itself is
-callable, see __init__.py). The settings are one DistillConfig (the CLI's defaults), with the
+"""`genie_exp.distill(model, ...)`: the distillation stage on a plain model. The settings are one DistillConfig (the CLI's defaults), with the
 keywords given on top."""
 from __future__ import annotations
 
