@@ -5,7 +5,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
-import genie_exp.teacher_eval as te
+import genie_exp.teachers.fp32_top1 as te
 from genie_exp.models import create_model
 
 from conftest import compose_cfg

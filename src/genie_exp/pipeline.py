@@ -36,8 +36,7 @@ from .partition import check_user_blocks
 from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
 from .recon.stage import quantize_model
-from .teacher_eval import teacher_top1
-from .teachers import load_teacher
+from .teachers import load_teacher, teacher_top1
 from .tracking import WandbTracker, start_wandb
 from .validate import validate
 

@@ -1,5 +1,5 @@
 """Model checkpoints: plain state dicts in, state dicts (or {'state_dict', 'meta'} files) out, every read
-with weights_only=True. No policy here: where teachers come from is teachers.py's business."""
+with weights_only=True. No policy here: where teachers come from is teachers/source.py's business."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -10,7 +10,6 @@ import torch
 import torch.nn as nn
 
 from ..core.errors import UserError
-from ..core.io import save_torch
 
 
 def state_dict_of(obj: Any, what: str) -> dict:
@@ -38,9 +37,3 @@ def load_weights(model: nn.Module, state: dict, what: str) -> None:
     # (torchvision's MNASNet) refuse a state dict without versions (a plain dict, a re-keyed one)
     fixed._metadata = own._metadata  # type: ignore[attr-defined]
     model.load_state_dict(fixed)
-
-
-def save_teacher(model: nn.Module, path: Path, meta: dict) -> None:
-    """fp16 storage keeps shipped teachers small; BN running stats and counters keep their dtype."""
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    save_torch({"state_dict": state, "meta": meta}, path)

@@ -1,7 +1,7 @@
 """A model's reference, as a config or a quantized.pt names it, and the one function that builds a
 model from one: `{"kind": "registry", "name", "num_classes", "image_size", "kwargs"}` for a registered
 model, `{"kind": "target", "target", "kwargs", "factory"}` for a user's class or function. The CLI
-(teachers.py), the API and load_quantized (artifact.py) all build through `build_from_reference`,
+(teachers/source.py), the API and load_quantized (artifact.py) all build through `build_from_reference`,
 whose target checks are models/trust.py's."""
 from __future__ import annotations
 

@@ -1,4 +1,2 @@
-"""Teacher training (the FP32 models of the zoo)."""
-from .teacher import TeacherModule, train_teacher
-
-__all__ = ["TeacherModule", "train_teacher"]
+"""`python -m genie_exp.train`: the teacher-training command (__main__.py); the training itself is
+teachers/training.py."""

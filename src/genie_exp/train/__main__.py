@@ -16,8 +16,8 @@ def main(cfg: "DictConfig") -> None:
 
     from ..core.signals import set_stage
     from ..data import build_data
-    from .teacher import train_teacher
     from ..teachers import build_model, zoo_name
+    from ..teachers.training import train_teacher
     from ..core.context import RunContext
     from ..core.quiet import quiet_libraries
     from ..hydra_config import to_config

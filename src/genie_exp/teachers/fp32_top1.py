@@ -10,9 +10,9 @@ from typing import Optional
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
-from .core.hashing import key_of, weights_digest
-from .top1 import evaluate
-from .core.io import save_json
+from ..core.hashing import key_of, weights_digest
+from ..top1 import evaluate
+from ..core.io import save_json
 
 
 def _key(teacher: nn.Module, data_cfg: dict, n_images: int) -> str:

@@ -1,4 +1,4 @@
-"""FP32 teacher training for the embedded data (the teacher zoo); the command line is __main__.py."""
+"""FP32 teacher training for the embedded data (the teacher zoo); the command line is train/__main__.py."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +16,7 @@ from ..config import DataConfig, TrainConfig
 from ..core.context import RunContext
 from ..data import DataSpec
 from ..top1 import evaluate
-from ..models.checkpoint import save_teacher
+from ..core.io import save_torch
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ class TeacherModule(pl.LightningModule):
                               weight_decay=self.weight_decay, nesterov=True)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.total_steps)
         return [opt], [{"scheduler": sched, "interval": "step"}]
+
+
+def save_teacher(model: nn.Module, path: Path, meta: dict) -> None:
+    """fp16 storage keeps shipped teachers small; BN running stats and counters keep their dtype."""
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    save_torch({"state_dict": state, "meta": meta}, path)
 
 
 def train_teacher(model: nn.Module, data: DataSpec, out: Path, tc: TrainConfig, data_cfg: DataConfig,

@@ -1,6 +1,6 @@
-"""Teachers: where the FP32 model's weights come from. Shipped checkpoints for the embedded data, a
-cache of teachers trained on first use (the policy that needs train.py, so it lives above it), user
-checkpoints (`model.weights`) and user classes (`model.target`)."""
+"""Where the FP32 teacher's weights come from: shipped checkpoints for the embedded data (models/zoo/),
+a cache of teachers trained on first use (training.py), user checkpoints (`model.weights`) and user
+classes (`model.target`)."""
 from __future__ import annotations
 
 import logging
@@ -9,16 +9,16 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .config import DataConfig, ModelConfig, TrainConfig
-from .core.context import RunContext
-from .core.errors import UserError
-from .core.io import load_torch
-from .data import DataSpec
-from .models.checkpoint import load_weights, state_dict_of
-from .models.reference import build_from_reference, config_reference, model_label
+from ..config import DataConfig, ModelConfig, TrainConfig
+from ..core.context import RunContext
+from ..core.errors import UserError
+from ..core.io import load_torch
+from ..data import DataSpec
+from ..models.checkpoint import load_weights, state_dict_of
+from ..models.reference import build_from_reference, config_reference, model_label
 
 log = logging.getLogger(__name__)
-ZOO_DIR = Path(__file__).parent / "models" / "zoo"
+ZOO_DIR = Path(__file__).parents[1] / "models" / "zoo"
 
 
 def zoo_name(model: str, dataset: str) -> str:
@@ -56,7 +56,7 @@ def load_teacher(model_cfg: ModelConfig, data: DataSpec, ctx: RunContext, train:
         return model.eval(), str(weights)
     if model_cfg.name == "custom":
         raise UserError("model=custom needs model.weights=PATH (a state dict of model.target)")
-    from .models.library import load_library_weights  # ImageNet weights of torchvision/timm
+    from ..models.library import load_library_weights  # ImageNet weights of torchvision/timm
     if data.name == "imagenet":
         if model_cfg.pretrained:
             load_library_weights(model, model_cfg.name)
@@ -76,7 +76,7 @@ def load_teacher(model_cfg: ModelConfig, data: DataSpec, ctx: RunContext, train:
             print(f"warning: the cached teacher {path} is unusable ({e}); training it again", flush=True)
             path.unlink(missing_ok=True)
     if not path.is_file():
-        from .train import train_teacher
+        from .training import train_teacher  # Lightning, only where a teacher is trained
         log.info("no teacher for %s on %s yet: training one (cached at %s)", model_cfg.name, data.name, path)
         train_teacher(model, data, path, train or TrainConfig(), data_cfg or DataConfig(), ctx, model_label(model_cfg))
     return _loaded(model, path), str(path)
