@@ -14,10 +14,10 @@ def test_cli_tiny_run_writes_metrics(tmp_path, fmnist_root):
                 "recon.batch_size=8", "quant.calib_samples=16", "data.eval_samples=32", f"hydra.run.dir={out}")
     assert r.returncode == 0, r.stderr[-2000:]
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("model", "dataset", "w_bits", "a_bits", "calib", "quantizer", "n_samples", "seed",
+    for key in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "n_samples", "seed",
                 "fp32_top1", "quant_top1", "seconds"):
         assert key in m
-    assert (m["model"], m["w_bits"], m["a_bits"], m["calib"], m["quantizer"], m["seed"], m["n_samples"]) == \
+    assert (m["model"], m["w_bits"], m["a_bits"], m["distill"], m["quantizer"], m["seed"], m["n_samples"]) == \
         ("mobilenetv2", 2, 4, "genie", "genie", 3, 16)
     assert m["units"] and all(u["kind"] in ("block", "layer") for u in m["units"])
     assert sum(u["kind"] == "block" for u in m["units"]) == 17  # every inverted residual block

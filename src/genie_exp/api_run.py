@@ -58,7 +58,7 @@ def write_run(run_dir: str | Path, teacher: nn.Module, student: nn.Module, calib
               "seed": int(seed)}
     settings = result_settings(config)
     metrics = {"model": name, "dataset": "given", "w_bits": int(quant.w), "a_bits": int(quant.a),
-               "distill": calib_info["name"], "calib": calib_info["name"], "quantizer": method,
+               "distill": calib_info["name"], "quantizer": method,
                "n_samples": int(n_calib), "seed": int(seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1,
                "top1_unit": "fraction", "eval_samples": int(n_test), "teacher": "given", "fold_bn": bool(quant.fold_bn),
                "world_size": 1, "fingerprint": fingerprint(settings), "settings": settings, "front_end": "api",

@@ -113,9 +113,9 @@ class ReconConfig:
     warmup: float = 0.2
     qdrop_prob: float = 0.5
     # Where the LSQ activation-step gradient treats x as clipped: `paper` tests x/s against [lo, hi]
-    # (Esser et al.); `rounded` tests round(x/s) against (lo, hi), bounds excluded (autograd through
-    # round-then-clamp, this project's first implementation): elements within half a step of a bound
-    # count as clipped, e.g. post-ReLU values below s/2 pass no gradient.
+    # (Esser et al.); `rounded` tests round(x/s) against (lo, hi), bounds excluded (what autograd through
+    # round-then-clamp gives): elements within half a step of a bound count as clipped, e.g. post-ReLU
+    # values below s/2 pass no gradient.
     lsq_grad: str = "paper"
     # Chains without skips: a depthwise conv and the layer that reads it form one unit when a module
     # holds just them (BRECQ's mobilenet grouping); false: such layers are units of their own.
@@ -306,9 +306,10 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], key
 # cannot: where files go, how the run is logged or shown, whether it may resume, the benchmark and
 # teacher-training settings (the teacher itself is named in metrics.json), and the seed, which a
 # report shows per run (equal fingerprints, different seeds: repeats of one setting).
-# Switches added after runs were recorded, with the value that reproduces those runs: left at that
-# value, a key stays out of the settings, so the fingerprints of the earlier runs still match.
-SETTINGS_SINCE = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
+# Switches with the value at which they are off (the method as its paper has it): left there, a key stays
+# out of the settings, so a run's fingerprint names only the departures it makes, and runs that differ
+# only in switches they leave off share one fingerprint.
+SWITCHES_OFF = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
                   "distill.class_loss": 0.0, "recon.compile": "false", "recon.lowpass": 0.0, "recon.augment": "none",
                   "distill.first_bn_weight": 1.0, "distill.stats": "batch"}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
@@ -331,7 +332,7 @@ def result_settings(config: dict) -> dict:
     """The flat settings of a resolved config that can change its result (see NOT_RESULT)."""
     return {k: v for k, v in sorted(flatten(config).items())
             if not any(k == n or k.startswith(n + ".") for n in NOT_RESULT) and not k.startswith("hydra")
-            and not (k in SETTINGS_SINCE and v == SETTINGS_SINCE[k])}
+            and not (k in SWITCHES_OFF and v == SWITCHES_OFF[k])}
 
 
 def fingerprint(settings: dict) -> str:

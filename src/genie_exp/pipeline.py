@@ -113,7 +113,7 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
     set_stage("distillation")
     calib = calibration_set(cfg.distill, teacher, data.image_size, ctx, data, cache_name(teacher))
     seconds["distill"] = time.time() - t
-    info["distill_cache"] = info["calib_cache"] = calib.cache  # calib_cache: the name before 0.2
+    info["distill_cache"] = calib.cache
     if calib.loss is not None:
         info["distill_loss"] = calib.loss
     if calib.steps:  # the steps each group ran (this rank's groups; fewer than distill.iters after an early stop)
@@ -165,8 +165,7 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
     settings = result_settings(plain)
     metrics = {
         "model": model_label(cfg.model), "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
-        # calib: the name of `distill` before 0.2, kept one release
-        "distill": cfg.distill.name, "calib": cfg.distill.name, "quantizer": cfg.quantizer.name,
+        "distill": cfg.distill.name, "quantizer": cfg.quantizer.name,
         "n_samples": int(calib.images.shape[0]), "seed": int(cfg.seed), "fp32_top1": fp32_top1,
         "quant_top1": quant_top1, "top1_unit": "fraction", "eval_samples": len(loader.dataset),
         "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn), "world_size": ctx.world.size,

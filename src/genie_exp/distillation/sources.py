@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import torch
 import torch.nn as nn
 
-from ..config import SETTINGS_SINCE, DistillConfig
+from ..config import SWITCHES_OFF, DistillConfig
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..core.hashing import with_precision
@@ -19,9 +19,9 @@ from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
 from .driver import distill_images
 
 log = logging.getLogger(__name__)
-# distill settings added after sets were cached, with the value that reproduces those sets: the later
-# switches are config.SETTINGS_SINCE's (one list for cache keys and fingerprints); early_stop predates it
-KEY_SINCE = {"early_stop": None, **{k.split(".", 1)[1]: v for k, v in SETTINGS_SINCE.items() if k.startswith("distill.")}}
+# distill settings that a set's cache key leaves out at their off value (config.SWITCHES_OFF's, and no
+# early stop), so the key names only what changes the images
+KEY_OFF = {"early_stop": None, **{k.split(".", 1)[1]: v for k, v in SWITCHES_OFF.items() if k.startswith("distill.")}}
 
 
 @dataclass
@@ -39,10 +39,10 @@ class Source:
 
 
 def cache_spec(spec: DistillConfig, precision: str) -> dict:
-    """The settings a distilled set is cached under: a switch left at its KEY_SINCE value is left
-    out (the key of the sets made before it existed), the precision is in (other numerics, other images)."""
+    """The settings a distilled set is cached under: a switch left at its KEY_OFF value is left
+    out, the precision is in (other numerics, other images)."""
     key_spec = dataclasses.asdict(spec)
-    for k, off in KEY_SINCE.items():
+    for k, off in KEY_OFF.items():
         if key_spec.get(k, off) == off:
             key_spec.pop(k, None)
     return with_precision(key_spec, precision)

@@ -54,7 +54,7 @@ class ActQuantizer(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         if prefix + "offset" not in state_dict and prefix + "signed" in state_dict:
-            # saved before offsets existed: the signed grid was the symmetric one
+            # a state with a sign flag and no offset (quantized.pt files of that layout): signed is the symmetric grid
             signed = bool(state_dict[prefix + "signed"])
             state_dict[prefix + "offset"] = torch.tensor(2 ** (self.bits - 1) if signed else 0)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -24,7 +24,7 @@ from ..core.locks import release, try_lock
 from ..core.rng import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
-VERSION = 4  # 3: units from the graph plan, batch indices per chunk, 1-bit QDrop masks; 4: modes in state
+VERSION = 4  # of the checkpoint's layout, part of its key: a checkpoint of another layout is never read
 
 
 def recon_key(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, quantizer: str, recon: ReconConfig,

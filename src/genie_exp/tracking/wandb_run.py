@@ -15,7 +15,7 @@ from ..core.extras import require
 from .mode import MODES, resolve_mode
 from .naming import current_sweep_group, run_name, run_tags
 
-SUMMARY_KEYS = ("model", "dataset", "w_bits", "a_bits", "calib", "quantizer", "n_samples", "seed",
+SUMMARY_KEYS = ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "n_samples", "seed",
                 "fp32_top1", "quant_top1", "top1_unit", "eval_samples", "fold_bn", "teacher")
 
 
