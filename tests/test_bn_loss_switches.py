@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from genie_exp.config import DistillConfig, check_bn_stats
+from genie_exp.config import DistillConfig, check_section
 from genie_exp.core.errors import UserError
 from genie_exp.distillation.bn_stats import BNStatsLoss
 from genie_exp.distillation.entry import distill_config
@@ -59,11 +59,11 @@ def test_group_statistics_are_those_of_the_whole_forward():
 
 
 def test_group_statistics_need_a_group():
-    check_bn_stats("group", 2)
+    check_section(DistillConfig(stats="group", parallel_batches=2), "distill")
     with pytest.raises(UserError, match="distill.parallel_batches to 2 or more"):
-        check_bn_stats("group", 1)
+        check_section(DistillConfig(stats="group", parallel_batches=1), "distill")
     with pytest.raises(UserError, match="did you mean 'group'"):
-        check_bn_stats("groups", 2)
+        check_section(DistillConfig(stats="groups", parallel_batches=2), "distill")
     with pytest.raises(UserError, match="distill.parallel_batches"):  # the API checks it as the CLI does
         distill_config(DistillConfig(stats="group"), {})
     with pytest.raises(UserError, match="distill.first_bn_weight"):

@@ -80,3 +80,12 @@ def test_imagenet_missing_split(tmp_path):
 def test_read_idx_labels(fmnist_root):
     labels = read_idx(fmnist_root / "train-labels-idx1-ubyte.gz")
     assert labels.shape == (256,) and labels.max() < 10
+
+
+def test_the_dataset_names_checked_before_torch_loads_are_the_registry_s():
+    from genie_exp.choices import DATASETS
+    from genie_exp.data import BUILDERS
+
+    assert tuple(BUILDERS) == DATASETS
+    with pytest.raises(UserError, match="unknown dataset 'cifar'.*did you mean 'cifar10'"):
+        BUILDERS["cifar"]

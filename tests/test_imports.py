@@ -17,9 +17,9 @@ LAYERS = [
     ["choices"],
     ["core"],
     ["config"],
-    ["data", "models", "partition", "top1"],
+    ["data", "models", "partition", "top1", "hydra_config"],
     ["quant", "distillation", "teachers"],
-    ["recon", "validate", "tracking", "artifact", "hydra_config"],
+    ["recon", "validate", "tracking", "artifact"],
     ["api_run", "pipeline", "sweep"],
     ["api", "bench", "report", "cli", "export"],  # export/: its __main__ and the API's calls
     ["__main__", "train", "train.__main__", "export.__main__", "bench.__main__", "report.__main__"],

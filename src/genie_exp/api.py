@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from .api_run import check_test, distill_record, write_run
 from .artifact import load_quantized, recipe, save_quantized
-from .config import NUMBERS, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_fields, check_number, with_options
+from .config import SEED_MAX, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_number, check_section, with_options
 from .core.context import RunContext
 from .core.devices import parse_device
 from .core.errors import UserError
@@ -62,8 +62,8 @@ def configs_for(quant: Optional[QuantConfig], recon: Optional[ReconConfig], opti
     qcfg, rcfg = with_options([q0, r0], options, [QuantConfig, ReconConfig], QUANTIZE_KEYWORDS)
     check_bits(qcfg.w, "w_bits")
     check_bits(qcfg.a, "a_bits")
-    check_fields(qcfg, "quant")
-    check_fields(rcfg, "recon")
+    check_section(qcfg, "quant")
+    check_section(rcfg, "recon")
     return qcfg, rcfg
 
 
@@ -90,7 +90,7 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
     m = quant_method(method)
     qcfg, rcfg = configs_for(quant, recon, options, w_bits=w_bits, a_bits=a_bits, iters=iters,
                              batch_size=batch_size)
-    check_number(seed, "seed", *NUMBERS["seed"])
+    check_number(seed, "seed", 0, SEED_MAX, True)
     check_model(model, "quantize")
     calib_info = distill_record(calib)
     calib = check_images(calib, "quantize: calib")

@@ -1,6 +1,8 @@
-"""The settings, as dataclasses: the ONE place every default lives. The Hydra CLI registers them as
-its schema (cli.py; typos and wrong types in overrides become errors) and the YAML files under conf/
-hold only what an option changes; the Python API (api.py) takes the same fields as keywords."""
+"""The settings, as dataclasses: the ONE place every default lives, with what each value may be (a
+field's range or choices, checked by `check_section`; rules across fields in a class's `check`). The
+Hydra CLI registers them as its schema (cli.py; typos and wrong types in overrides become errors) and
+the YAML files under conf/ hold only what an option changes; the Python API (api.py) takes the same
+fields as keywords and the same checks."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +10,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from .choices import BN_STATS
+from .choices import (ACCELERATORS, ACT_GRIDS, ACT_INITS, AUGMENTS, BN_STATS, COMPILE_CHOICES, DATASETS, DDP_BACKENDS,
+                      INPUT_PRIORS, LOGGERS, LSQ_GRADS)
 from .core.errors import UserError, did_you_mean
 from .core.hashing import key_of
+
+SEED_MAX = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
+MAX_STEPS = 10**6  # per batch / unit: 50x the paper's 20,000; beyond it a run is a typo, not a budget
+
+
+def _checked(default: Any, **rule: Any) -> Any:
+    """A field with its rule: `range=(lo, hi)` (None: unbounded; an integer where the field is one; a
+    None value passes where the field is Optional), `choices=(...)` (`key`: the name the error uses,
+    `lower`: compared in lower case), `bits=True` (an integer from 2 to 8)."""
+    return field(default=default, metadata=rule)
 
 
 @dataclass
@@ -23,41 +36,47 @@ class ModelConfig:
     blocks: List[str] = field(default_factory=list)  # block class names for reconstruction (they win)
     factory: bool = False  # model.target names a function that returns the nn.Module, not a class
 
+    def check(self) -> None:
+        if str(self.name) != "custom" and (self.target is not None or bool(self.factory)):
+            key = "model.target" if self.target is not None else "model.factory"
+            raise UserError(f"{key} is for a model of your own: add +model=custom (e.g. python -m genie_exp +model=custom "
+                            f"model.target=my_pkg.my_mod.MyNet); without it the run would quantize {self.name}")
+
 
 @dataclass
 class DataConfig:
-    name: str = "fashion_mnist"
+    name: str = _checked("fashion_mnist", choices=DATASETS, key="data")
     root: str = "/usr/share/datasets/fashion-mnist"
     download: bool = False
     num_classes: int = 10
     image_size: int = 32
     resize: int = 32
-    batch_size: int = 256  # evaluation batch
-    workers: int = 0
-    eval_samples: Optional[int] = None  # evaluate on the first N test images (smoke runs)
+    batch_size: int = _checked(256, range=(1, None))  # evaluation batch
+    workers: int = _checked(0, range=(0, None))
+    eval_samples: Optional[int] = _checked(None, range=(1, None))  # evaluate on the first N test images (smoke runs)
 
 
 @dataclass
 class QuantConfig:
-    w: Any = 4  # validated as an integer in 2..8 (typed Any so the error names the valid range)
-    a: Any = 4
-    first_layer_bits: int = 8  # weights of the first layer
+    w: Any = _checked(4, bits=True)  # validated as an integer in 2..8 (typed Any so the error names the valid range)
+    a: Any = _checked(4, bits=True)
+    first_layer_bits: int = _checked(8, range=(2, 8))  # weights of the first layer
     quantize_image: bool = False  # the first layer's input (the image)
-    second_input_bits: Optional[int] = 8  # input of the second layer; null = quant.a
-    last_layer_bits: Optional[int] = 8  # W and A of the last layer; null = quant.w / quant.a
+    second_input_bits: Optional[int] = _checked(8, range=(2, 8))  # input of the second layer; null = quant.a
+    last_layer_bits: Optional[int] = _checked(8, range=(2, 8))  # W and A of the last layer; null = quant.w / quant.a
     fold_bn: bool = False
-    calib_samples: int = 256  # images used to initialise activation steps
+    calib_samples: int = _checked(256, range=(1, None))  # images used to initialise activation steps
     # Which images set the activation steps' initial ranges: `calib` the calibration set; a source name
     # (genie | real | ...) that source's set (same distill settings), while reconstruction still uses
     # the calibration set. For studies of where a gap comes from; `real` makes a run few-shot.
     act_ranges: str = "calib"
-    lp: float = 2.4  # norm of the step-size grid search
+    lp: float = _checked(2.4, range=(0, None))  # norm of the step-size grid search
     # Grid of a signed activation: symmetric (the paper's: half the levels below zero) | auto (also a
     # grid whose zero sits where the range puts it, if its error is lower: quant/grid.py)
-    act_grid: str = "symmetric"
+    act_grid: str = _checked("symmetric", choices=ACT_GRIDS)
     # Bits of the layers inside squeeze-and-excitation gates (weights and input), as the first and last
     # layers have theirs; null = quant.w / quant.a
-    gate_bits: Optional[int] = None
+    gate_bits: Optional[int] = _checked(None, range=(2, 8))
 
 
 @dataclass
@@ -68,55 +87,61 @@ class QuantizerConfig:
 @dataclass
 class DistillConfig:
     name: str = "genie"  # genie | zeroq | noise | real (what each is: distillation/sources.py)
-    samples: int = 256
-    batch_size: int = 128
-    iters: int = 100  # budgets measured in experiments/time_to_accuracy; the paper's: budget=paper
-    lr_latent: float = 0.1
-    lr_generator: float = 0.01
-    lr_pixels: float = 0.25  # zeroq
-    latent_dim: int = 256
+    samples: int = _checked(256, range=(1, None))
+    batch_size: int = _checked(128, range=(1, None))
+    iters: int = _checked(100, range=(1, MAX_STEPS))  # budgets measured in experiments/time_to_accuracy; the paper's: budget=paper
+    lr_latent: float = _checked(0.1, range=(0, None))
+    lr_generator: float = _checked(0.01, range=(0, None))
+    lr_pixels: float = _checked(0.25, range=(0, None))  # zeroq
+    latent_dim: int = _checked(256, range=(1, None))
     swing: bool = True
-    parallel_batches: int = 1  # batches fitted together in one forward (same per-batch statistics)
-    early_stop: Optional[int] = None  # stop a group after this many steps without a 1% better loss
+    parallel_batches: int = _checked(1, range=(1, None))  # batches fitted together in one forward (same per-batch statistics)
+    early_stop: Optional[int] = _checked(None, range=(1, None))  # stop a group after this many steps without a 1% better loss
     # What the generator may draw (genie): `colour` three free channels (the paper's); `grey` one
     # channel repeated over the model's three inputs; `auto` grey when the teacher's first conv barely
     # tells its input channels apart (distillation/input_prior.py says how that is read from the weights).
-    input_prior: str = "colour"
+    input_prior: str = _checked("colour", choices=INPUT_PRIORS)
     # The generator's last BatchNorm learns a per-channel scale and shift (true) or leaves every channel
     # at zero mean and unit std (false, the paper's): the data's own input statistics need not be those.
     output_affine: bool = False
     # Weight of a cross-entropy term that pulls the teacher's output on image i of the set toward class
     # i mod num_classes: a class-balanced, confidently classified set (0: off, the paper's loss, which
     # leaves the class mix to chance). distillation/class_loss.py.
-    class_loss: float = 0.0
+    class_loss: float = _checked(0.0, range=(0, None))
     # The BN-statistics loss (distillation/bn_stats.py): `first_bn_weight` multiplies the first BatchNorm
     # layer's term (Sony MCT's first-layer multiplier; 1: the paper's equal weights, which leave the
     # images' low-level statistics the worst fitted: 10 closes 1.2 of mobilenetv2's 3 points to real
     # images and leaves the residual nets within seed noise, experiments/depthwise/README.md); `stats`
     # `batch` fits each batch to the statistics (the paper's), `group` the images fitted together
     # (distill.parallel_batches batches; all of them: statistics of the whole set, as MCT can).
-    first_bn_weight: float = 10.0
-    stats: str = "batch"
+    first_bn_weight: float = _checked(10.0, range=(0, None))
+    stats: str = _checked("batch", choices=BN_STATS)
     cache: bool = True
+
+    def check(self) -> None:
+        if self.stats == "group" and self.parallel_batches < 2:
+            raise UserError("distill.stats=group matches the statistics of the batches fitted together; with "
+                            "distill.parallel_batches=1 each batch is alone (that is distill.stats=batch): set "
+                            "distill.parallel_batches to 2 or more (samples / batch_size: the whole set)")
 
 
 @dataclass
 class ReconConfig:
-    iters: int = 1000  # per unit
-    batch_size: int = 32
-    lr_weight_step: float = 1e-4
-    lr_act_step: float = 4e-5
-    lr_rounding: float = 3e-3  # the paper's 1e-3 is for its 20,000 steps (budget=paper)
-    round_weight: float = 1.0
-    beta_start: float = 20.0
-    beta_end: float = 2.0
-    warmup: float = 0.2
-    qdrop_prob: float = 0.5
+    iters: int = _checked(1000, range=(1, MAX_STEPS))  # per unit
+    batch_size: int = _checked(32, range=(1, None))
+    lr_weight_step: float = _checked(1e-4, range=(0, None))
+    lr_act_step: float = _checked(4e-5, range=(0, None))
+    lr_rounding: float = _checked(3e-3, range=(0, None))  # the paper's 1e-3 is for its 20,000 steps (budget=paper)
+    round_weight: float = _checked(1.0, range=(0, None))
+    beta_start: float = _checked(20.0, range=(0, None))
+    beta_end: float = _checked(2.0, range=(0, None))
+    warmup: float = _checked(0.2, range=(0, 1))
+    qdrop_prob: float = _checked(0.5, range=(0, 1))
     # Where the LSQ activation-step gradient treats x as clipped: `paper` tests x/s against [lo, hi]
     # (Esser et al.); `rounded` tests round(x/s) against (lo, hi), bounds excluded (what autograd through
     # round-then-clamp gives): elements within half a step of a bound count as clipped, e.g. post-ReLU
     # values below s/2 pass no gradient.
-    lsq_grad: str = "paper"
+    lsq_grad: str = _checked("paper", choices=LSQ_GRADS)
     # Chains without skips: a depthwise conv and the layer that reads it form one unit when a module
     # holds just them (BRECQ's mobilenet grouping); false: such layers are units of their own.
     group_depthwise: bool = True
@@ -124,54 +149,54 @@ class ReconConfig:
     # over quant.calib_samples images, before any unit; `per_unit` just before each unit's
     # reconstruction, from the student with every earlier unit already reconstructed (the order of the
     # paper's code, which sets a unit's steps on its first capture batch).
-    act_init: str = "upfront"
+    act_init: str = _checked("upfront", choices=ACT_INITS)
     # The calibration images as the reconstruction sees them (recon/images.py): `lowpass` the width of a
     # Gaussian low-pass on their spectrum, as a fraction of the Nyquist frequency (0: off); `augment`
     # `flip` adds their mirror images (none: the set as distilled).
-    lowpass: float = 0.0
-    augment: str = "none"
+    lowpass: float = _checked(0.0, range=(0, None))
+    augment: str = _checked("none", choices=AUGMENTS)
     # Cosine-anneal the weight steps' learning rate too (the paper's code anneals both step groups);
     # false: only the activation steps' rate is annealed.
     anneal_weight_step: bool = False
     # The quantizers' elementwise work, the QDrop mix and the loss as compiled kernels (quant/kernels.py):
     # `true`, `false` (eager), or `auto`: compiled where torch.compile can build kernels here (a C++
     # compiler, Triton on a GPU) and from recon/stage.AUTO_MIN_STEPS steps in all (the compile repays).
-    compile: str = "auto"
+    compile: str = _checked("auto", choices=COMPILE_CHOICES, lower=True)
 
 
 @dataclass
 class TrainConfig:  # teacher training for the zoo
-    epochs: int = 8
-    batch_size: int = 128
-    lr: float = 0.1
+    epochs: int = _checked(8, range=(1, None))
+    batch_size: int = _checked(128, range=(1, None))
+    lr: float = _checked(0.1, range=(0, None))
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    max_batches: Optional[int] = None  # per epoch; for smoke tests
+    max_batches: Optional[int] = _checked(None, range=(1, None))  # per epoch; for smoke tests
     out: Optional[str] = None  # where train.py saves; default the teacher cache
 
 
 @dataclass
 class BenchConfig:  # python -m genie_exp.bench
-    reps: int = 10  # timed repetitions of each floor (median)
-    warmup: int = 3  # untimed calls first; also the steps of each fit left out of the step median
+    reps: int = _checked(10, range=(1, None))  # timed repetitions of each floor (median)
+    warmup: int = _checked(3, range=(0, None))  # untimed calls first; also the steps of each fit left out of the step median
     end_to_end: bool = True  # also run the whole pipeline (fresh distillation) and time its steps
     out: str = "experiments/bench/latest.json"
 
 
 @dataclass
 class TrainerConfig:
-    accelerator: str = "auto"
+    accelerator: str = _checked("auto", choices=ACCELERATORS)
     devices: Any = 1
-    num_nodes: int = 1
+    num_nodes: int = _checked(1, range=(1, None))
     strategy: str = "auto"
-    ddp_backend: Optional[str] = None  # null: Lightning's choice (nccl on GPUs, gloo on CPUs)
+    ddp_backend: Optional[str] = _checked(None, choices=DDP_BACKENDS)  # null: Lightning's choice (nccl on GPUs, gloo on CPUs)
     precision: str = "32-true"
     channels_last: bool = True  # NHWC layout while distilling and reconstructing (same values, faster)
 
 
 @dataclass
 class LoggerConfig:
-    name: str = "csv"  # csv | wandb
+    name: str = _checked("csv", choices=LOGGERS, key="logger")  # csv | wandb
     project: str = "genie-exp"
     entity: Optional[str] = None
     mode: str = "offline"  # online | offline | disabled; WANDB_MODE wins; online needs credentials
@@ -196,47 +221,19 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
-    seed: int = 0
+    seed: int = _checked(0, range=(0, SEED_MAX))
     progress: bool = True
     resume: bool = True  # pick up a killed run's finished distillation batches / recon units (cache_dir)
 
-
-# ---- valid ranges of the numbers above (the CLI's validate.py and the Python API check them) ----
-# key -> (lowest allowed, highest allowed, integer?); None: no bound
-SEED_MAX = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
-MAX_STEPS = 10**6  # per batch / unit: 50x the paper's 20,000; beyond it a run is a typo, not a budget
-NUMBERS = {
-    "seed": (0, SEED_MAX, True),
-    "distill.samples": (1, None, True), "distill.batch_size": (1, None, True), "distill.iters": (1, MAX_STEPS, True),
-    "distill.parallel_batches": (1, None, True), "distill.latent_dim": (1, None, True),
-    "distill.lr_latent": (0, None, False), "distill.lr_generator": (0, None, False), "distill.lr_pixels": (0, None, False),
-    "distill.class_loss": (0, None, False), "distill.first_bn_weight": (0, None, False),
-    "recon.iters": (1, MAX_STEPS, True), "recon.batch_size": (1, None, True),
-    "recon.lr_weight_step": (0, None, False), "recon.lr_act_step": (0, None, False), "recon.lr_rounding": (0, None, False),
-    "recon.round_weight": (0, None, False), "recon.beta_start": (0, None, False), "recon.beta_end": (0, None, False),
-    "recon.warmup": (0, 1, False), "recon.qdrop_prob": (0, 1, False), "recon.lowpass": (0, None, False),
-    "quant.first_layer_bits": (2, 8, True), "quant.calib_samples": (1, None, True), "quant.lp": (0, None, False),
-    "data.batch_size": (1, None, True), "data.workers": (0, None, True),
-    "train.epochs": (1, None, True), "train.batch_size": (1, None, True), "train.lr": (0, None, False),
-    "bench.reps": (1, None, True), "bench.warmup": (0, None, True), "trainer.num_nodes": (1, None, True),
-}
-OPTIONAL_NUMBERS = {"quant.second_input_bits": (2, 8, True), "quant.last_layer_bits": (2, 8, True),
-                    "quant.gate_bits": (2, 8, True),
-                    "data.eval_samples": (1, None, True), "distill.early_stop": (1, None, True),
-                    "train.max_batches": (1, None, True)}
+    def check(self) -> None:
+        if self.quant.act_ranges != "calib" and self.recon.act_init == "per_unit":
+            raise UserError("quant.act_ranges sets the ranges up front; it does not go with recon.act_init=per_unit")
 
 
 def check_bits(value, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 8:
         raise UserError(f"{key} must be an integer from 2 to 8, got {value!r}")
     return value
-
-
-def select(cfg: Any, key: str) -> Any:
-    node = cfg
-    for part in key.split("."):
-        node = node[part]
-    return node
 
 
 def _is_rate(key: str) -> bool:
@@ -262,26 +259,37 @@ def check_number(value: Any, key: str, lo, hi, integer: bool) -> None:
         raise UserError(f"{key} must be {kind} {rng}, got {value!r}")
 
 
-def check_bn_stats(stats: str, parallel_batches: int) -> None:
-    """distill.stats names a choice, and `group` has a group to match: two batches or more at a time."""
-    if stats not in BN_STATS:
-        raise UserError(f"unknown distill.stats '{stats}'{did_you_mean(stats, BN_STATS)} (choose from: "
-                        f"{', '.join(BN_STATS)})")
-    if stats == "group" and parallel_batches < 2:
-        raise UserError("distill.stats=group matches the statistics of the batches fitted together; with "
-                        "distill.parallel_batches=1 each batch is alone (that is distill.stats=batch): set "
-                        "distill.parallel_batches to 2 or more (samples / batch_size: the whole set)")
+def check_choice(value: Any, key: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise UserError(f"unknown {key} '{value}'{did_you_mean(value, choices)} (choose from: {', '.join(choices)})")
 
 
-def check_fields(obj: Any, prefix: str) -> None:
-    """The number checks for one settings object (`prefix`: its config group, e.g. recon)."""
-    for table in (NUMBERS, OPTIONAL_NUMBERS):
-        for key, (lo, hi, integer) in table.items():
-            group, _, name = key.partition(".")
-            if group == prefix and hasattr(obj, name):
-                value = getattr(obj, name)
-                if value is not None or table is NUMBERS:
-                    check_number(value, key, lo, hi, integer)
+def check_section(obj: Any, group: str) -> None:
+    """Every field rule of one settings object (`group`: its config group, e.g. recon; "" for Config's
+    own fields), then its `check`: one UserError line for the first value that breaks one."""
+    for f in dataclasses.fields(obj):
+        rule, value, key = f.metadata, getattr(obj, f.name), f"{group}.{f.name}" if group else f.name
+        optional = str(f.type).startswith("Optional")
+        if value is None and optional:
+            continue
+        if rule.get("bits"):
+            check_bits(value, key)
+        if "range" in rule:
+            check_number(value, key, *rule["range"], str(f.type).replace("Optional[", "").rstrip("]") == "int")
+        if "choices" in rule:
+            check_choice(str(value).lower() if rule.get("lower") else str(value), rule.get("key", key), rule["choices"])
+    if hasattr(obj, "check"):
+        obj.check()
+
+
+def check_config(config: "Config") -> None:
+    """The rules of every section of a run's settings, then those across sections (the names with
+    code behind them, models, sources, methods and devices, are validate.py's)."""
+    for f in dataclasses.fields(config):
+        section = getattr(config, f.name)
+        if dataclasses.is_dataclass(section):
+            check_section(section, f.name)
+    check_section(config, "")
 
 
 def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], keywords: Sequence[str] = ()) -> list:

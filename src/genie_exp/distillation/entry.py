@@ -9,7 +9,7 @@ from typing import Any, Optional
 import torch
 import torch.nn as nn
 
-from ..config import NUMBERS, DistillConfig, TrainerConfig, check_bn_stats, check_fields, check_number, with_options
+from ..config import SEED_MAX, DistillConfig, TrainerConfig, check_number, check_section, with_options
 from ..core.context import RunContext, default_cache_dir
 from ..core.errors import UserError
 from ..core.inputs import check_model, check_runs_on, restored
@@ -32,8 +32,7 @@ def distill_config(config: Optional[DistillConfig], options: dict, **given: Any)
     if spec.name not in methods:
         raise UserError(f"distill(method='{spec.name}'): choose from {', '.join(methods)} (real images are your "
                         f"own tensor: pass them to quantize)")
-    check_fields(spec, "distill")
-    check_bn_stats(spec.stats, spec.parallel_batches)
+    check_section(spec, "distill")
     if SOURCES[spec.name].synthetic and spec.samples % spec.batch_size:
         raise UserError(f"distill: samples={spec.samples} is not a multiple of batch_size={spec.batch_size}")
     return spec
@@ -58,7 +57,7 @@ def distill(model: nn.Module, samples: Optional[int] = None, batch_size: Optiona
     comes back as it was (device, modes, weights, hooks), also when distillation fails. The images
     carry their settings (`images.genie_distill`), which `quantize(..., run_dir=...)` records."""
     spec = distill_config(config, options, method=method, samples=samples, batch_size=batch_size, iters=iters)
-    check_number(seed, "seed", *NUMBERS["seed"])
+    check_number(seed, "seed", 0, SEED_MAX, True)
     check_number(image_size, "distill: image_size", 1, None, True)
     check_model(model, "distill")
     if cache_dir is True:

@@ -14,6 +14,7 @@ from ..config import SWITCHES_OFF, DistillConfig
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..core.hashing import with_precision
+from ..core.registry import Registry
 from .baselines import noise_images, real_images
 from .cache import BatchStore, cache_key, cache_path, load_cached, save_cached
 from .driver import distill_images
@@ -84,17 +85,14 @@ def _distilled(spec, teacher, image_size, ctx: RunContext, data, model_name) -> 
                     result.steps or None)
 
 
-SOURCES: dict[str, Source] = {
-    "genie": Source(_distilled, synthetic=True),  # Genie-D: generator + latents per batch
-    "zeroq": Source(_distilled, synthetic=True),  # ZeroQ: the pixels themselves
-    "noise": Source(_noise, synthetic=False),
-    "real": Source(_real, synthetic=False),  # train images: the few-shot reference
-}
+SOURCES: Registry[Source] = Registry("distill")
+SOURCES.register("genie", Source(_distilled, synthetic=True))  # Genie-D: generator + latents per batch
+SOURCES.register("zeroq", Source(_distilled, synthetic=True))  # ZeroQ: the pixels themselves
+SOURCES.register("noise", Source(_noise, synthetic=False))
+SOURCES.register("real", Source(_real, synthetic=False))  # train images: the few-shot reference
 
 
 def source(name: str) -> Source:
-    if name not in SOURCES:
-        raise UserError(f"unknown distill '{name}' (choose from: {', '.join(SOURCES)})")
     return SOURCES[name]
 
 

@@ -1,20 +1,21 @@
-"""A timm-style model registry: `@register_model` on a factory, `create_model(name, ...)` to build."""
+"""A timm-style model registry: `@register_model` on a factory, `create_model(name, ...)` to build
+(core/registry.py's shape, as every registry here)."""
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Dict
+from typing import Callable
 
 import torch.nn as nn
 
 from ..core.errors import UserError, did_you_mean
+from ..core.registry import Registry
 
-_FACTORIES: Dict[str, Callable[..., nn.Module]] = {}
+_FACTORIES: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     """Register a factory `fn(num_classes, image_size, **kwargs) -> nn.Module` under its name."""
-    _FACTORIES[fn.__name__] = fn
-    return fn
+    return _FACTORIES.register(fn.__name__, fn)
 
 
 def list_models() -> list[str]:

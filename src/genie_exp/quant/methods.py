@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.errors import UserError
+from ..core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -13,14 +13,11 @@ class QuantMethod:
     learn_weight_step: bool  # the weight steps learned jointly with the rounding (Genie-M)
 
 
-METHODS: dict[str, QuantMethod] = {
-    "genie": QuantMethod(reconstruct=True, learn_weight_step=True),  # Genie-M
-    "adaround": QuantMethod(reconstruct=True, learn_weight_step=False),  # BRECQ + QDrop, steps fixed
-    "rtn": QuantMethod(reconstruct=False, learn_weight_step=False),  # nearest, grid-searched steps
-}
+METHODS: Registry[QuantMethod] = Registry("quantizer")
+METHODS.register("genie", QuantMethod(reconstruct=True, learn_weight_step=True))  # Genie-M
+METHODS.register("adaround", QuantMethod(reconstruct=True, learn_weight_step=False))  # BRECQ + QDrop, steps fixed
+METHODS.register("rtn", QuantMethod(reconstruct=False, learn_weight_step=False))  # nearest, grid-searched steps
 
 
 def quant_method(name: str) -> QuantMethod:
-    if name not in METHODS:
-        raise UserError(f"unknown quantizer '{name}' (choose from: {', '.join(METHODS)})")
     return METHODS[name]

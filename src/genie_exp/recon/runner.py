@@ -97,7 +97,8 @@ def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg
                 fused_kernels: bool = False) -> list[dict]:
     """Reconstruct every unit of `plan` in `student` (in place) against `teacher` on the images `calib`
     (plan None: the graph plan of `teacher`, partition/plan.py), computing as `ctx` says (default: the
-    best device, progress bars on).
+    best device, progress bars on). The model that changes comes first; the paper's code passes the
+    FP model first.
 
     `learn_weight_step`: True for Genie-M (steps learned with V), False for AdaRound (steps fixed).
     Returns one dict per reconstructed unit, in execution order: name, kind, seconds, loss (mean

@@ -1,5 +1,8 @@
 """The quantization stage: plan the units, convert the teacher to a fake-quant student, set the
-activation steps, reconstruct (Genie-M / AdaRound) or not (RTN). Returns what it made."""
+activation steps, reconstruct (Genie-M / AdaRound) or not (RTN). Returns what it made.
+
+Names against the paper's code: its `quantize_model` swaps the layers for quantized ones, which is
+quant/convert.py's `convert` here; `quantize_model` here is the whole stage around it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
