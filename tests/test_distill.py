@@ -7,6 +7,7 @@ import torch.nn as nn
 from omegaconf import open_dict
 
 import genie_exp.distillation.sources as sources_mod
+from genie_exp.config import DistillConfig
 from genie_exp.distillation.bn_stats import BNStatsLoss
 from genie_exp.distillation.module import DistillModule
 from genie_exp.distillation.swing import swing_convolution
@@ -82,7 +83,7 @@ def test_grouped_distillation_equals_one_by_one():
 def test_zeroq_changes_pixels_only_and_teacher_is_untouched():
     teacher = tiny_teacher()
     before = copy.deepcopy(teacher.state_dict())
-    module = DistillModule(teacher, "zeroq", [0], 8, 32, seed=0)
+    module = DistillModule(teacher, DistillConfig(name="zeroq", batch_size=8), [0], 32, seed=0)
     own = [p for n, p in module.named_parameters() if not n.startswith("teacher.")]
     assert len(own) == 1 and own[0].shape == (8, 3, 32, 32) and len(module.generators) == 0
     images = distill_run(teacher, "zeroq", 8, 8, 5, 32).images

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
+from ..config import DistillConfig
 from ..core.context import RunContext
 from ..core.distributed import World
 from ..core.layout import channels_last as nhwc, use_nhwc
@@ -45,10 +46,10 @@ class Distilled:
     steps: list[int]  # the steps each group this rank fitted ran (fewer than iters after an early stop)
 
 
-def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunContext,
+def distill_images(teacher: nn.Module, spec: DistillConfig, image_size: int, ctx: RunContext,
                    store: Optional[BatchStore] = None) -> Distilled:
     """`spec.samples` images (N, 3, S, S) fitted to the teacher's BN statistics, `spec.parallel_batches`
-    batches at a time (spec: a DistillConfig or the `distill` config node, method `spec.name`).
+    batches at a time (spec: a DistillConfig, method `spec.name`).
 
     With a `store`, each finished batch is saved at once and a group whose batches are all stored
     is taken from there instead of being fitted again (resume after a crash). In a DDP world each
@@ -80,13 +81,7 @@ def distill_images(teacher: nn.Module, spec: Any, image_size: int, ctx: RunConte
             # restarted run fits the missing groups exactly as an uninterrupted run did.
             set_stage(f"distillation, batch {ids[0] + 1}/{n_batches}")
             with seeded(derived_seed(ctx.seed, "distill", ids[0])):
-                module = DistillModule(teacher, method, ids, batch_size, image_size, ctx.seed, int(spec.latent_dim),
-                                       float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels),
-                                       channels_last=cl, early_stop=spec.early_stop, grey=grey,
-                                       output_affine=bool(spec.output_affine),
-                                       class_weight=float(spec.class_loss),
-                                       first_bn_weight=float(spec.first_bn_weight),
-                                       whole_group_stats=str(spec.stats) == "group")
+                module = DistillModule(teacher, spec, ids, image_size, ctx.seed, channels_last=cl, grey=grey)
                 label = f"distill {method} batch {ids[0] + 1}" + (f"-{ids[-1] + 1}" if len(ids) > 1 else "") + f"/{n_batches}"
                 kwargs = trainer_kwargs(ctx.show_progress, label, precision=ctx.precision, **ctx.trainer_devices)
                 kwargs["callbacks"] += list(ctx.callbacks)

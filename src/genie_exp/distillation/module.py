@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
+from ..config import DistillConfig
 from ..core.errors import UserError
 from .bn_stats import BNStatsLoss
 from .class_loss import class_loss
@@ -18,6 +19,7 @@ from .generator import Generator
 from .schedules import Plateau, StepDecay
 
 EARLY_STOP_GAIN = 0.01  # a relative improvement smaller than 1% counts as none
+PLATEAU_PATIENCE = 100  # steps without a better loss before the latents' (or pixels') learning rate is lowered
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -26,19 +28,22 @@ def batch_seed(seed: int, batch_index: int) -> int:
 
 
 class DistillModule(pl.LightningModule):
-    def __init__(self, teacher: nn.Module, method: str, batch_ids: Sequence[int], batch_size: int,
-                 image_size: int, seed: int, latent_dim: int = 256, lr_latent: float = 0.1,
-                 lr_generator: float = 0.01, lr_pixels: float = 0.25, patience: int = 100,
-                 channels_last: bool = False, early_stop: Optional[int] = None, grey: bool = False,
-                 output_affine: bool = False, class_weight: float = 0.0, first_bn_weight: float = 1.0,
-                 whole_group_stats: bool = False):
+    """The batches `batch_ids` of one distillation group, fitted together as `spec` says (its name,
+    batch size, learning rates, loss switches and early stop; `grey`: the generators' input prior as
+    input_prior.py chose it for this teacher)."""
+
+    def __init__(self, teacher: nn.Module, spec: DistillConfig, batch_ids: Sequence[int], image_size: int,
+                 seed: int, channels_last: bool = False, grey: bool = False):
         super().__init__()
         self.automatic_optimization = False
         self.teacher = teacher
+        method, batch_size, latent_dim = spec.name, int(spec.batch_size), int(spec.latent_dim)
         self.method, self.batch_ids, self.batch_size = method, list(batch_ids), batch_size
-        self.lr_latent, self.lr_generator, self.lr_pixels, self.patience = lr_latent, lr_generator, lr_pixels, patience
-        self.stats = BNStatsLoss(teacher, first_bn_weight, whole_group_stats)
-        self.class_weight = float(class_weight)  # distill.class_loss (0: the paper's loss)
+        self.lr_latent, self.lr_generator, self.lr_pixels = float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels)
+        self.patience = PLATEAU_PATIENCE
+        self.stats = BNStatsLoss(teacher, float(spec.first_bn_weight), spec.stats == "group")
+        self.class_weight = float(spec.class_loss)  # distill.class_loss (0: the paper's loss)
+        early_stop, output_affine = spec.early_stop, bool(spec.output_affine)
         gens, params = [], []
         for b in self.batch_ids:
             g = torch.Generator().manual_seed(batch_seed(seed, b))

@@ -11,10 +11,9 @@ Mirror (`flip`): the set and its left-right mirror images, twice the images for 
 the activation steps are still set from the first quant.calib_samples of them (the originals)."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
+from ..config import ReconConfig
 from ..choices import AUGMENTS
 from ..core.errors import UserError, did_you_mean
 
@@ -40,7 +39,7 @@ def augmented(images: torch.Tensor, augment: str) -> torch.Tensor:
     return images
 
 
-def reconstruction_images(images: torch.Tensor, recon: Any) -> torch.Tensor:
+def reconstruction_images(images: torch.Tensor, recon: ReconConfig) -> torch.Tensor:
     """The calibration set as the reconstruction sees it under `recon` (a ReconConfig or its node)."""
     if images.dim() != 4:
         return images

@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn as nn
 
+from ..config import ReconConfig
 from ..core.context import RunContext
 from ..core.distributed import SINGLE, World
 from ..core.errors import UserError
@@ -42,14 +43,14 @@ def default_chunk(iters: int) -> int:
 
 class ReconModule(pl.LightningModule):
     """One unit's reconstruction: fit it for `calls` Lightning steps (`iters` optimizer steps in all,
-    `chunk` per call), then call `finish()`. `cfg` is a ReconConfig (or a DictConfig with its fields).
+    `chunk` per call), then call `finish()`. `cfg` is a ReconConfig.
 
     In a DDP `world` every rank holds its own share of the cached tensors and draws `batch_size` of
     them per step; the gradients are averaged over the ranks (one all-reduce of a flat buffer per step)
     before each Adam step, which is what DDP does, without DDP's one-backward-per-forward rule."""
 
     def __init__(self, unit: nn.Module, name: str, x_fp: torch.Tensor, x_q: torch.Tensor, y_fp: torch.Tensor,
-                 cfg: Any, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None,
+                 cfg: ReconConfig, learn_weight_step: bool, iters: Optional[int] = None, batch_size: Optional[int] = None,
                  chunk: Optional[int] = None, world: World = SINGLE, estimate_units: int = 0):
         super().__init__()
         self.automatic_optimization = False

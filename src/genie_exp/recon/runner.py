@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch
 import torch.nn as nn
 
+from ..config import ReconConfig
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..core.layout import channels_last as nhwc, to_layout, use_nhwc
@@ -91,7 +92,7 @@ def _init_unit_activations(student: nn.Module, unit: nn.Module, images: torch.Te
             q.calibrating = False
 
 
-def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: Any,
+def reconstruct(student: nn.Module, teacher: nn.Module, calib: torch.Tensor, cfg_recon: ReconConfig,
                 learn_weight_step: bool, ctx: Optional[RunContext] = None, plan: Optional[Plan] = None,
                 checkpoint: Optional["ReconCheckpoint"] = None, act_init_samples: int = 0,
                 fused_kernels: bool = False) -> list[dict]:

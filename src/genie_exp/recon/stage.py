@@ -6,11 +6,12 @@ quant/convert.py's `convert` here; `quantize_model` here is the whole stage arou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
 
+from ..config import QuantConfig, ReconConfig
 from ..core.compiled import use_kernels
 from ..core.context import RunContext
 from ..core.errors import UserError
@@ -64,7 +65,7 @@ def grid_hint(model: nn.Module, act_grid: str) -> Optional[str]:
             f"quant.act_grid=auto gives their quantizers a zero-point grid (README, 'Bring your own model')")
 
 
-def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: Any, method: str, recon: Any, ctx: RunContext,
+def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, method: str, recon: ReconConfig, ctx: RunContext,
                    user_blocks: Sequence[str] = (), checkpoint: Optional[ReconCheckpoint] = None,
                    act_images: Optional[torch.Tensor] = None) -> QuantResult:
     """`quant` and `recon`: QuantConfig / ReconConfig (or their config nodes); `method`: genie |
