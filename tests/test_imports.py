@@ -19,7 +19,7 @@ LAYERS = [
     ["config"],
     ["data", "models", "partition", "top1", "hydra_config"],
     ["quant", "distillation", "teachers"],
-    ["recon", "validate", "tracking", "artifact"],
+    ["recon", "validate", "tracking", "artifact", "run_record"],
     ["api_run", "pipeline", "sweep"],
     ["api", "bench", "report", "cli", "export"],  # export/: its __main__ and the API's calls
     ["__main__", "train", "train.__main__", "export.__main__", "bench.__main__", "report.__main__"],

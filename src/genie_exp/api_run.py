@@ -11,11 +11,11 @@ import torch
 import torch.nn as nn
 
 from .artifact import save_quantized
-from .config import fingerprint, result_settings
+from .config import result_settings
 from .core.errors import UserError
 from .core.inputs import check_images, check_labels
 from .core.io import ensure_writable, save_json
-
+from .run_record import ARTIFACT_METRICS, run_metrics
 
 
 def check_test(run_dir: Any, test: Any) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
@@ -50,22 +50,16 @@ def write_run(run_dir: str | Path, teacher: nn.Module, student: nn.Module, calib
     from .models.reference import reference_of
 
     run_dir = Path(run_dir).expanduser()
-    fp32_top1, quant_top1 = tops
     ref = reference_of(teacher)
     name = type(teacher).__name__
     config = {"model": {"name": "custom", "target": ref.get("target")}, "quant": dataclasses.asdict(quant),
               "quantizer": {"name": method}, "recon": dataclasses.asdict(recon), "distill": calib_info,
               "seed": int(seed)}
     settings = result_settings(config)
-    metrics = {"model": name, "dataset": "given", "w_bits": int(quant.w), "a_bits": int(quant.a),
-               "distill": calib_info["name"], "quantizer": method,
-               "n_samples": int(n_calib), "seed": int(seed), "fp32_top1": fp32_top1, "quant_top1": quant_top1,
-               "top1_unit": "fraction", "eval_samples": int(n_test), "teacher": "given", "fold_bn": bool(quant.fold_bn),
-               "world_size": 1, "fingerprint": fingerprint(settings), "settings": settings, "front_end": "api",
-               "plan": student.genie_recipe.get("plan", {}), "units": units, "seconds": seconds}
+    metrics = run_metrics(name, "given", quant, calib_info["name"], method, n_calib, seed, tops, n_test, "given",
+                          settings, units, seconds, front_end="api", plan=student.genie_recipe.get("plan", {}))
     save_quantized(student, run_dir / "quantized.pt", config=config,
-                   metrics={k: metrics[k] for k in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer",
-                                                    "seed", "fp32_top1", "quant_top1", "eval_samples")})
+                   metrics={k: metrics[k] for k in ARTIFACT_METRICS})
     metrics["quantized"] = "quantized.pt"
     save_json(metrics, run_dir / "metrics.json")
     return metrics

@@ -17,6 +17,7 @@ import torch.nn as nn
 from omegaconf import DictConfig
 
 from .config import Config, fingerprint, result_settings
+from .run_record import ARTIFACT_METRICS, run_metrics
 from .core import compiled
 from .core.compiled import COMPILE_SECONDS
 from .core.context import RunContext
@@ -163,22 +164,14 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
              for u in result.units]
     plain = dataclasses.asdict(cfg)
     settings = result_settings(plain)
-    metrics = {
-        "model": model_label(cfg.model), "dataset": data.name, "w_bits": int(cfg.quant.w), "a_bits": int(cfg.quant.a),
-        "distill": cfg.distill.name, "quantizer": cfg.quantizer.name,
-        "n_samples": int(calib.images.shape[0]), "seed": int(cfg.seed), "fp32_top1": fp32_top1,
-        "quant_top1": quant_top1, "top1_unit": "fraction", "eval_samples": len(loader.dataset),
-        "teacher": teacher_source, "fold_bn": bool(cfg.quant.fold_bn), "world_size": ctx.world.size,
-        "fingerprint": fingerprint(settings), "settings": settings,
-        **info, "units": units,
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-    }
+    metrics = run_metrics(model_label(cfg.model), data.name, cfg.quant, cfg.distill.name, cfg.quantizer.name,
+                          calib.images.shape[0], cfg.seed, (fp32_top1, quant_top1), len(loader.dataset), teacher_source,
+                          settings, units, {k: round(v, 3) for k, v in seconds.items()}, ctx.world.size, **info)
     t = time.time()  # after the last evaluation: the artifact and the tracker (metrics.json itself comes last)
     rec = recipe(config_reference(cfg.model, data.num_classes, data.image_size), (3, data.image_size, data.image_size), cfg.quant,
                  result.plan.blocks, result.plan.to_dict())
     save_quantized(result.student, out_dir / "quantized.pt", rec, plain,
-                   {k: metrics[k] for k in ("model", "dataset", "w_bits", "a_bits", "distill", "quantizer", "seed",
-                                            "fp32_top1", "quant_top1", "eval_samples")})
+                   {k: metrics[k] for k in ARTIFACT_METRICS})
     metrics["quantized"] = "quantized.pt"
     if tracker is not None:
         metrics["wandb_dir"] = str(tracker.dir)
