@@ -26,3 +26,9 @@ def did_you_mean(word: object, choices) -> str:
         return ""
     close = [c for r, c in scored if r == best][:3]
     return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
+
+
+def warn(text: str) -> None:
+    """One `warning: ...` line on stdout, where the run's console (and its cli.log) shows it, from the
+    CLI and the API alike; not logged as well, which under Hydra's stdout logging would print it twice."""
+    print(f"warning: {text}", flush=True)

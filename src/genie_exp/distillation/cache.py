@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from ..core.errors import UserError
+from ..core.errors import UserError, warn
 from ..core.hashing import key_of, safe_name, weights_digest
 from ..core.io import load_torch, save_torch
 
@@ -43,8 +43,7 @@ def load_cached(path: Path, expected_shape: tuple) -> Optional[torch.Tensor]:
             raise UserError("not a dict with finite images of the expected shape")
         return images
     except (UserError, KeyError, TypeError, ValueError) as e:
-        log.warning("calibration cache %s is damaged (%s): rebuilding it", path, e)
-        print(f"warning: calibration cache {path} is damaged ({e}); rebuilding it", flush=True)
+        warn(f"calibration cache {path} is damaged ({e}); rebuilding it")
         return None
 
 

@@ -18,7 +18,7 @@ from ..config import QuantConfig, ReconConfig
 from ..core.context import RunContext
 
 from ..core.hashing import key_of, safe_name, tensor_digest, weights_digest, with_precision
-from ..core.errors import UserError
+from ..core.errors import UserError, warn
 from ..core.io import load_torch, save_torch
 from ..core.locks import release, try_lock
 from ..core.rng import rng_state, set_rng_state
@@ -97,8 +97,7 @@ class ReconCheckpoint:
             state, results, rng = ckpt["state"], ckpt["results"], ckpt["rng"]
             self._check(student, state, results, rng)
         except (UserError, KeyError, TypeError, ValueError) as e:
-            log.warning("recon checkpoint %s is unusable (%s): starting over", self.path, e)
-            print(f"warning: recon checkpoint {self.path} is unusable ({e}); reconstructing from the start", flush=True)
+            warn(f"recon checkpoint {self.path} is unusable ({e}); reconstructing from the start")
             return {}
         student.load_state_dict(state)  # copies into the existing tensors; modes and flags come with it
         set_rng_state(rng)

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..config import DataConfig, ModelConfig, TrainConfig
 from ..core.context import RunContext
-from ..core.errors import UserError
+from ..core.errors import UserError, warn
 from ..core.io import load_torch
 from ..data import DataSpec
 from ..models.checkpoint import load_weights, state_dict_of
@@ -72,8 +72,7 @@ def load_teacher(model_cfg: ModelConfig, data: DataSpec, ctx: RunContext, train:
         try:
             return _loaded(model, path), str(path)
         except UserError as e:
-            log.warning("cached teacher %s is unusable (%s): training it again", path, e)
-            print(f"warning: the cached teacher {path} is unusable ({e}); training it again", flush=True)
+            warn(f"the cached teacher {path} is unusable ({e}); training it again")
             path.unlink(missing_ok=True)
     if not path.is_file():
         from .training import train_teacher  # Lightning, only where a teacher is trained
