@@ -11,7 +11,7 @@ def test_two_runs_give_identical_metrics(tmp_path, fmnist_root):
                       "quant.calib_samples=16", "data.eval_samples=64", "seed=5", "progress=false")
     first = run(cfg, tmp_path / "a")
     second = run(cfg, tmp_path / "b")
-    assert (first["calib_cache"], second["calib_cache"]) == ("miss", "hit")
+    assert (first["distill_cache"], second["distill_cache"]) == ("miss", "hit")
     assert first["quant_top1"] == second["quant_top1"] and first["fp32_top1"] == second["fp32_top1"]
     assert [(u["name"], u["loss"]) for u in first["units"]] == [(u["name"], u["loss"]) for u in second["units"]]
     assert not any(u.get("resumed") for u in second["units"])  # a finished run leaves no checkpoint behind

@@ -35,7 +35,7 @@ def test_bit_sweep_distils_once_logs_a_wandb_group_and_reports(tmp_path, fmnist_
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = sorted((json.loads(p.read_text()) for p in sweep.rglob("metrics.json")), key=lambda m: m["w_bits"])
     assert [m["w_bits"] for m in metrics] == [3, 4]
-    assert [m["calib_cache"] for m in metrics] == ["miss", "hit"]
+    assert [m["distill_cache"] for m in metrics] == ["miss", "hit"]
     assert len(list((isolated_cache / "calib").glob("*.pt"))) == 1  # the sweep distilled once
     assert not list(sweep.rglob("failed.json"))
 
