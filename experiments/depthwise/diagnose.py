@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 
 from genie_exp.cli import CONF_DIR, register_configs
 from genie_exp.data import build_data
-from genie_exp.distill.baselines import real_images
+from genie_exp.distillation.baselines import real_images
 from genie_exp.core.context import RunContext
 from genie_exp.hydra_config import to_config
 from genie_exp.teachers import load_teacher

@@ -514,12 +514,12 @@ def api_quantize_quant_config(tmp: Path) -> str:
 @case
 def api_distill_config_object(tmp: Path) -> str:
     res, r = api(tmp, '''
-        import genie_exp.distill.module as dm
+        import genie_exp.distillation.module as dm
         methods, calls = [], [0]
         _init, _step = dm.DistillModule.__init__, dm.DistillModule.training_step
-        def init(self, teacher, method, *a, **k):
-            methods.append(method)
-            _init(self, teacher, method, *a, **k)
+        def init(self, teacher, spec, *a, **k):
+            methods.append(spec.name)
+            _init(self, teacher, spec, *a, **k)
         def step(self, *a, **k):
             calls[0] += 1
             return _step(self, *a, **k)
