@@ -75,6 +75,8 @@ CASES = {
     "unknown_augment": (["recon.augment=flips"], ["recon.augment", "did you mean 'flip'"]),
     "lowpass_negative": (["recon.lowpass=-0.5"], ["recon.lowpass", ">= 0", "-0.5"]),
     "group_stats_without_a_group": (["distill.stats=group"], ["distill.stats=group", "distill.parallel_batches"]),
+    "layer_bits_out_of_range": (["+quant.layer_bits={{conv1: {{w: 9}}}}"], ["quant.layer_bits['conv1'].w", "2 to 8", "9"]),
+    "layer_bits_matching_no_layer": (["+quant.layer_bits={{conv: {{w: 3}}}}"], ["'conv' matches no quantized layer", "conv1"]),
     "blocks_as_a_string": (["model.blocks=BasicBlok"], ["model.blocks", "list of class names", "[BasicBlok]"]),
     "blocks_class_not_in_model": (["model.blocks=[BasicBlok]"], ["model.blocks", "'BasicBlok'", "BasicBlock"]),
     "recon_iters_negative": (["recon.iters=-5"], ["recon.iters", "from 1 to", "-5"]),

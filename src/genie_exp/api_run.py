@@ -48,6 +48,7 @@ def write_run(run_dir: str | Path, teacher: nn.Module, student: nn.Module, calib
     """Write quantized.pt and metrics.json into `run_dir`; `tops`: the FP32 and quantized top-1 on the
     `n_test` test images."""
     from .models.reference import reference_of
+    from .quant.layer_bits import layer_bits_of
 
     run_dir = Path(run_dir).expanduser()
     ref = reference_of(teacher)
@@ -57,7 +58,8 @@ def write_run(run_dir: str | Path, teacher: nn.Module, student: nn.Module, calib
               "seed": int(seed)}
     settings = result_settings(config)
     metrics = run_metrics(name, "given", quant, calib_info["name"], method, n_calib, seed, tops, n_test, "given",
-                          settings, units, seconds, front_end="api", plan=student.genie_recipe.get("plan", {}))
+                          settings, units, seconds, front_end="api", plan=student.genie_recipe.get("plan", {}),
+                          layer_bits=layer_bits_of(student))
     save_quantized(student, run_dir / "quantized.pt", config=config,
                    metrics={k: metrics[k] for k in ARTIFACT_METRICS})
     metrics["quantized"] = "quantized.pt"

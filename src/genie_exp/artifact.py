@@ -21,6 +21,7 @@ import torch.nn as nn
 from .core.errors import UserError
 from .core.io import load_torch, save_torch
 from .choices import ACT_GRIDS
+from .config import check_layer_bits
 
 FORMAT = "genie-exp/quantized"
 VERSION = 1
@@ -37,7 +38,8 @@ def recipe(model_ref: dict, input_shape: Any, quant: Any, blocks: list[str], pla
                         "lp": float(quant.lp), "fold_bn": bool(quant.fold_bn), "blocks": list(blocks),
                         "act_grid": str(quant.act_grid),
                         "gate_bits": None if quant.gate_bits is None else int(quant.gate_bits),
-                        "gate_layers": list((plan or {}).get("gate_layers", [])) if quant.gate_bits else []},
+                        "gate_layers": list((plan or {}).get("gate_layers", [])) if quant.gate_bits else [],
+                        "layer_bits": {str(k): dict(v) for k, v in dict(quant.layer_bits or {}).items()}},
             "plan": _plain(plan or {})}
 
 
@@ -156,6 +158,10 @@ def _recipe_problem(blob: dict) -> Optional[str]:
         return f"convert.gate_bits={c.get('gate_bits')!r} is not an integer from 2 to 8 or null"
     if not isinstance(c.get("gate_layers", []), list) or not all(isinstance(b, str) for b in c.get("gate_layers", [])):
         return "convert.gate_layers is not a list of layer names"
+    try:
+        check_layer_bits(c.get("layer_bits", {}), "convert.layer_bits")
+    except UserError as e:
+        return str(e)
     if c.get("act_grid", "symmetric") not in ACT_GRIDS:
         return f"convert.act_grid={c.get('act_grid')!r} is not one of {', '.join(ACT_GRIDS)}"
     if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and 0 < v <= 4096 for v in shape)):
@@ -192,7 +198,7 @@ def load_quantized(path: str | Path, model: Optional[nn.Module] = None, device: 
                       quantize_image=c["quantize_image"], second_input_bits=c["second_input_bits"],
                       last_layer_bits=c["last_layer_bits"], blocks=c["blocks"], p=c["lp"], inplace=True,
                       act_grid=c.get("act_grid", "symmetric"), gate_layers=c.get("gate_layers", []),
-                      gate_bits=c.get("gate_bits"))
+                      gate_bits=c.get("gate_bits"), layer_bits=c.get("layer_bits", {}))
     try:
         student.load_state_dict(blob["state"])
     except RuntimeError as e:

@@ -77,6 +77,12 @@ class QuantConfig:
     # Bits of the layers inside squeeze-and-excitation gates (weights and input), as the first and last
     # layers have theirs; null = quant.w / quant.a
     gate_bits: Optional[int] = _checked(None, range=(2, 8))
+    # Per-layer bits on top of those rules (quant/layer_bits.py): a layer name or glob -> {w: BITS, a: BITS},
+    # e.g. '+quant.layer_bits={features.1.*: {w: 4}, classifier.1: {w: 8, a: 8}}' (a layer's dotted name is one key)
+    layer_bits: Dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        check_layer_bits(self.layer_bits)
 
 
 @dataclass
@@ -257,6 +263,23 @@ def check_number(value: Any, key: str, lo, hi, integer: bool) -> None:
         else:
             rng = f"from {lo} to {hi}"
         raise UserError(f"{key} must be {kind} {rng}, got {value!r}")
+
+
+def check_layer_bits(layer_bits: Any, key: str = "quant.layer_bits") -> dict:
+    """`layer_bits` as a plain {pattern: {"w"/"a": bits}}, or a one-line UserError naming the entry."""
+    if not isinstance(layer_bits, dict):
+        raise UserError(f"{key} must map layer names or globs to {{w: BITS, a: BITS}}, got {type(layer_bits).__name__}")
+    out = {}
+    for pattern, spec in layer_bits.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise UserError(f"{key}: a layer name or glob must be a non-empty string, got {pattern!r}")
+        if not isinstance(spec, dict) or not spec or set(spec) - {"w", "a"}:
+            raise UserError(f"{key}['{pattern}'] must be {{w: BITS}}, {{a: BITS}} or both, got {spec!r}")
+        for k, bits in spec.items():
+            if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 8:
+                raise UserError(f"{key}['{pattern}'].{k} must be an integer from 2 to 8, got {bits!r}")
+        out[pattern] = dict(spec)
+    return out
 
 
 def check_choice(value: Any, key: str, choices: Sequence[str]) -> None:

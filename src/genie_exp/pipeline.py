@@ -33,7 +33,8 @@ from .hydra_config import to_config
 from .models.reference import config_reference, model_label
 from .distillation import calibration_set, save_image_grid, source
 from .top1 import evaluate
-from .partition import check_user_blocks
+from .partition import LAYER_TYPES, check_user_blocks
+from .quant.layer_bits import check_all_match, layer_bits_of
 from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
 from .recon.stage import quantize_model
@@ -72,6 +73,7 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
     data.test()  # a missing dataset fails here, in one line, before any expensive stage
     teacher, teacher_source = load_teacher(config.model, data, ctx, config.train, config.data)
     check_user_blocks(teacher, config.model.blocks)  # a wrong class name fails before any stage
+    check_all_match(config.quant.layer_bits, [n for n, m in teacher.named_modules() if isinstance(m, LAYER_TYPES)])
     method = quant_method(config.quantizer.name)
     t = config.trainer
     # the DDP processes start here, after the checks that need no device
@@ -142,6 +144,7 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
         info["recon_compiled"] = True
     if method.reconstruct:
         info["plan"] = result.plan.to_dict()
+    info["layer_bits"] = layer_bits_of(result.student)
     if ctx.world.size > 1:
         info["ddp_ranks_agree"] = ctx.world.agree(result.student)
         if not info["ddp_ranks_agree"]:

@@ -14,6 +14,7 @@ import torch.nn as nn
 from ..partition import LAYER_TYPES, execution_order, plan_units
 from .act import ActQuantizer
 from .layer import QuantLayer
+from .layer_bits import bits_for, check_all_match, check_layer_bits
 
 
 def _set_module(root: nn.Module, name: str, new: nn.Module) -> None:
@@ -54,11 +55,14 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
             first_layer_bits: int = 8, quantize_image: bool = False,
             second_input_bits: Optional[int] = 8, last_layer_bits: Optional[int] = 8,
             blocks: Optional[Iterable[str]] = None, p: float = 2.4, inplace: bool = False,
-            act_grid: str = "symmetric", gate_layers: Iterable[str] = (), gate_bits: Optional[int] = None) -> nn.Module:
+            act_grid: str = "symmetric", gate_layers: Iterable[str] = (), gate_bits: Optional[int] = None,
+            layer_bits: Optional[dict] = None) -> nn.Module:
     """A fake-quantized copy of `model` (weights quantized at init, activation steps not yet set).
     `blocks`: paths of the modules reconstructed as blocks, whose input is quantized once for all
     their layers that read it (and for the skip path); None: the blocks of the model's graph plan.
-    `gate_layers` (the plan's) get `gate_bits` for their weights and input when it is set."""
+    `gate_layers` (the plan's) get `gate_bits` for their weights and input when it is set;
+    `layer_bits` ({name or glob: {"w": bits, "a": bits}}, layer_bits.py) wins over every rule."""
+    layer_bits = check_layer_bits(layer_bits or {})
     model = model if inplace else copy.deepcopy(model)
     model.eval()
     if blocks is None:
@@ -67,6 +71,7 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
     if not layers:
         return model
     order = execution_order(model, example, layers)
+    check_all_match(layer_bits, order)
     first, last = order[0], order[-1]
     second = order[1] if len(order) > 1 else None
     for name in order:
@@ -80,6 +85,7 @@ def convert(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor, *
             a = second_input_bits
         if gate_bits and name in gate_layers and name not in (first, last):
             w = a = gate_bits  # a gate's layers: weights and input (quant.gate_bits)
+        w, a = bits_for(name, w, a, layer_bits)
         _set_module(model, name, QuantLayer(layers[name], w, a, p, act_grid))
 
     second_layer = model.get_submodule(second) if second else None

@@ -18,6 +18,7 @@ from ..core.errors import UserError
 from ..partition import Plan, plan_units
 from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
+from ..quant.layer_bits import layer_bits_of, matches
 from ..quant.methods import quant_method
 from .checkpoint import ReconCheckpoint
 from .images import reconstruction_images
@@ -87,7 +88,10 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, 
     student = convert(reference, int(quant.w), int(quant.a), example, first_layer_bits=quant.first_layer_bits,
                       quantize_image=quant.quantize_image, second_input_bits=quant.second_input_bits,
                       last_layer_bits=quant.last_layer_bits, blocks=plan.blocks, p=quant.lp,
-                      act_grid=str(quant.act_grid), gate_layers=plan.gate_layers, gate_bits=quant.gate_bits)
+                      act_grid=str(quant.act_grid), gate_layers=plan.gate_layers, gate_bits=quant.gate_bits,
+                      layer_bits=dict(quant.layer_bits))
+    if quant.layer_bits and ctx.is_main:
+        print(per_layer_line(student, quant.layer_bits), flush=True)
     per_unit = m.reconstruct and recon.act_init == "per_unit"
     if not per_unit:  # per_unit: each unit's steps are set just before its reconstruction
         ranges = calib if act_images is None else act_images
@@ -99,3 +103,12 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, 
         units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
                             act_init_samples=int(quant.calib_samples) if per_unit else 0, fused_kernels=compiled)
     return QuantResult(student.to(ctx.device).eval(), plan, units, reference, compiled)
+
+
+def per_layer_line(student: nn.Module, layer_bits: dict) -> str:
+    """The layers quant.layer_bits names, with the bits they got (W: weights, A: input; A- an FP input
+    or one its block quantizes)."""
+    bits = layer_bits_of(student)
+    named = [n for n in bits if matches(n, layer_bits)]
+    shown = ", ".join(f"{n} W{bits[n]['w']}A{bits[n]['a'] if bits[n]['a'] is not None else '-'}" for n in named[:12])
+    return f"per-layer bits (quant.layer_bits): {shown}" + (f", ... ({len(named)} layers)" if len(named) > 12 else "")
