@@ -40,7 +40,6 @@ class DistillModule(pl.LightningModule):
         method, batch_size, latent_dim = spec.name, int(spec.batch_size), int(spec.latent_dim)
         self.method, self.batch_ids, self.batch_size = method, list(batch_ids), batch_size
         self.lr_latent, self.lr_generator, self.lr_pixels = float(spec.lr_latent), float(spec.lr_generator), float(spec.lr_pixels)
-        self.patience = PLATEAU_PATIENCE
         self.stats = BNStatsLoss(teacher, float(spec.first_bn_weight), spec.stats == "group")
         self.class_weight = float(spec.class_loss)  # distill.class_loss (0: the paper's loss)
         early_stop, output_affine = spec.early_stop, bool(spec.output_affine)
@@ -88,7 +87,7 @@ class DistillModule(pl.LightningModule):
 
     def on_train_start(self) -> None:
         groups = self.optimizers().optimizer.param_groups
-        self.plateaus = [Plateau(g, self.patience) for g in groups[: self.groups]]
+        self.plateaus = [Plateau(g, PLATEAU_PATIENCE) for g in groups[: self.groups]]
         self.decays = [StepDecay(g) for g in groups[self.groups:]]
 
     def training_step(self, batch, batch_idx: int):

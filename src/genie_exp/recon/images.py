@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from ..config import ReconConfig
+from ..config import ReconConfig, check_choice
 from ..choices import AUGMENTS
-from ..core.errors import UserError, did_you_mean
 
 
 def lowpass(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -31,9 +30,7 @@ def lowpass(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def augmented(images: torch.Tensor, augment: str) -> torch.Tensor:
-    if augment not in AUGMENTS:
-        raise UserError(f"unknown recon.augment '{augment}'{did_you_mean(augment, AUGMENTS)} (choose from: "
-                        f"{', '.join(AUGMENTS)})")
+    check_choice(augment, "recon.augment", AUGMENTS)
     if augment == "flip":
         return torch.cat([images, images.flip(-1)])
     return images
