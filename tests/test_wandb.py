@@ -111,3 +111,16 @@ def test_sweep_group_names():
     assert sweep_group("multirun/2025-01-02/03-04-05") == "2025-01-02_03-04-05"
     assert sweep_group("/data/sweeps/bits") == "bits"
     assert sweep_group(None) is None
+
+
+def test_the_logger_names_checked_before_torch_loads_are_the_tracker_registry_s(tmp_path):
+    from omegaconf import OmegaConf
+
+    from genie_exp.choices import LOGGERS
+    from genie_exp.core.errors import UserError
+    from genie_exp.tracking import TRACKERS, start_tracker
+
+    assert tuple(TRACKERS) == LOGGERS
+    assert start_tracker(OmegaConf.create({"logger": {"name": "csv"}}), tmp_path) is None  # the CSV logs only
+    with pytest.raises(UserError, match="unknown logger 'wandbb'.*did you mean 'wandb'"):
+        start_tracker(OmegaConf.create({"logger": {"name": "wandbb"}}), tmp_path)

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from .artifact import save_quantized
-from .config import result_settings
+from .config import USER_MODEL, result_settings
 from .core.errors import UserError
 from .core.inputs import check_images, check_labels
 from .core.io import ensure_writable, save_json
@@ -53,7 +53,7 @@ def write_run(run_dir: str | Path, teacher: nn.Module, student: nn.Module, calib
     run_dir = Path(run_dir).expanduser()
     ref = reference_of(teacher)
     name = type(teacher).__name__
-    config = {"model": {"name": "custom", "target": ref.get("target")}, "quant": dataclasses.asdict(quant),
+    config = {"model": {"name": USER_MODEL, "target": ref.get("target")}, "quant": dataclasses.asdict(quant),
               "quantizer": {"name": method}, "recon": dataclasses.asdict(recon), "distill": calib_info,
               "seed": int(seed)}
     settings = result_settings(config)

@@ -26,6 +26,9 @@ def _checked(default: Any, **rule: Any) -> Any:
     return field(default=default, metadata=rule)
 
 
+USER_MODEL = "custom"  # +model=custom: the user's class that model.target names (models/reference.py's entry)
+
+
 @dataclass
 class ModelConfig:
     name: str = "resnet20"
@@ -37,7 +40,7 @@ class ModelConfig:
     factory: bool = False  # model.target names a function that returns the nn.Module, not a class
 
     def check(self) -> None:
-        if str(self.name) != "custom" and (self.target is not None or bool(self.factory)):
+        if str(self.name) != USER_MODEL and (self.target is not None or bool(self.factory)):
             key = "model.target" if self.target is not None else "model.factory"
             raise UserError(f"{key} is for a model of your own: add +model=custom (e.g. python -m genie_exp +model=custom "
                             f"model.target=my_pkg.my_mod.MyNet); without it the run would quantize {self.name}")

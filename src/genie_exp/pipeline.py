@@ -39,7 +39,7 @@ from .quant.methods import quant_method
 from .recon.checkpoint import ReconCheckpoint
 from .recon.stage import quantize_model
 from .teachers import load_teacher, teacher_top1
-from .tracking import WandbTracker, start_wandb
+from .tracking import WandbTracker, start_tracker
 from .validate import validate
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def run(cfg: DictConfig, out_dir: str | Path, callbacks: Sequence = (), multirun
                         multirun, ("recon.batch_size", config.recon.batch_size) if method.reconstruct else None)
     if world.is_main:
         claim(out_dir)  # one run per run dir (a second one stops here, in one line)
-    tracker = start_wandb(cfg, out_dir) if world.is_main else None  # None unless logger=wandb
+    tracker = start_tracker(cfg, out_dir) if world.is_main else None  # None for logger=csv
     logger: list | bool = False
     if world.is_main:
         _keep_previous_logs(out_dir)

@@ -24,16 +24,14 @@ def validate(cfg: Any) -> None:
     from .core.devices import check_accelerator, pick_device
     from .distillation.sources import SOURCES
     from .hydra_config import to_config
-    from .models import list_models
-    from .models.registry import check_model_kwargs
+    from .models import MODELS, model_names
     from .quant.methods import METHODS
 
     config = to_config(cfg)
     check_config(config)
     model, d, trainer = config.model, config.distill, config.trainer
-    check_choice(model.name, "model", list_models() + ["custom"])
-    if model.name != "custom":
-        check_model_kwargs(model.name, dict(model.kwargs or {}))
+    check_choice(model.name, "model", model_names())
+    MODELS[model.name].check(model.name, model)
     check_choice(d.name, "distill", list(SOURCES))
     check_choice(config.quantizer.name, "quantizer", list(METHODS))
     check_accelerator(trainer.accelerator)

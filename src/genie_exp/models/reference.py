@@ -14,7 +14,8 @@ from typing import Any
 import torch.nn as nn
 
 from ..core.errors import UserError, did_you_mean
-from .registry import create_model
+from ..config import USER_MODEL
+from .registry import MODELS, create_model
 from .trust import check_object, module_problem, refused
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -24,29 +25,38 @@ def _first_line(e: BaseException) -> str:
     return (str(e).splitlines() or [""])[0][:200]
 
 
-def registry_reference(name: str, num_classes: int, image_size: int, kwargs: dict) -> dict:
-    return {"kind": "registry", "name": str(name), "num_classes": int(num_classes), "image_size": int(image_size),
-            "kwargs": dict(kwargs or {})}
-
-
 def target_reference(target: str, kwargs: dict, factory: bool = False) -> dict:
     return {"kind": "target", "target": target, "kwargs": dict(kwargs or {}), "factory": bool(factory)}
 
 
+class UserModel:
+    """`+model=custom`: the class (or, with model.factory, the function) that model.target names, built
+    with model.kwargs, which that class checks; its teacher is model.weights. Named by its class."""
+    needs_weights = True
+
+    def reference(self, name: str, model: Any, num_classes: int, image_size: int) -> dict:
+        return target_reference(model.target, model.kwargs or {}, bool(model.factory))
+
+    def label(self, name: str, model: Any) -> str:
+        target = model.target
+        return target.rsplit(".", 1)[-1] if isinstance(target, str) and target else str(name)
+
+    def check(self, name: str, model: Any) -> None:
+        return None
+
+
+MODELS.register(USER_MODEL, UserModel())
+
+
 def config_reference(model: Any, num_classes: int, image_size: int) -> dict:
     """The reference of a run's `model` settings (a config.ModelConfig)."""
-    kwargs = model.kwargs
-    if model.name == "custom":
-        return target_reference(model.target, kwargs or {}, bool(model.factory))
-    return registry_reference(model.name, num_classes, image_size, kwargs or {})
+    return MODELS[model.name].reference(model.name, model, num_classes, image_size)
 
 
 def model_label(model: Any) -> str:
     """How a run's model is named in metrics.json, the summary line, W&B and the report: the registry
     name, or for `model=custom` the class (or factory function) that `model.target` names."""
-    if str(model.name) == "custom" and isinstance(model.target, str) and model.target:
-        return model.target.rsplit(".", 1)[-1]
-    return str(model.name)
+    return MODELS[model.name].label(model.name, model)
 
 
 def reference_of(obj: nn.Module) -> dict:

@@ -102,9 +102,9 @@ def module_problem(module_name: str) -> Optional[str]:
 def _registered_builder(obj: Any, module_name: str, attr: str) -> bool:
     """`obj` is a model builder registered by the library it comes from (or by genie_exp)."""
     if module_name.split(".", 1)[0] == "genie_exp":
-        from .registry import _FACTORIES
+        from .registry import registered_factory
 
-        return _FACTORIES.get(attr) is obj
+        return registered_factory(attr) is obj
     if module_name.split(".", 1)[0] == "torchvision":
         import torchvision.models as tvm
 

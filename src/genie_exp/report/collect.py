@@ -19,7 +19,7 @@ import statistics
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..config import fingerprint, result_settings
+from ..config import USER_MODEL, fingerprint, result_settings
 
 RESULTS = "results.jsonl"  # a study's runs, one line each (experiments/results.py)
 
@@ -78,7 +78,7 @@ def _row(m: dict, path: str, config: Callable[[], Optional[dict]]) -> dict:
     m["_path"] = path
     m["_settings"] = _settings(m, config)
     target = m["_settings"].get("model.target")
-    if m["model"] == "custom" and isinstance(target, str) and target:
+    if m["model"] == USER_MODEL and isinstance(target, str) and target:
         m["model"] = target.rsplit(".", 1)[-1]  # runs recorded before custom models had their class name
     return m
 

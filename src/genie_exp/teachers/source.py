@@ -16,6 +16,7 @@ from ..core.io import load_torch
 from ..data import DataSpec
 from ..models.checkpoint import load_weights, state_dict_of
 from ..models.reference import build_from_reference, config_reference, model_label
+from ..models.registry import MODELS
 
 log = logging.getLogger(__name__)
 ZOO_DIR = Path(__file__).parents[1] / "models" / "zoo"
@@ -54,7 +55,7 @@ def load_teacher(model_cfg: ModelConfig, data: DataSpec, ctx: RunContext, train:
             raise UserError(f"model.weights {weights}: non-finite values (NaN/inf) in {bad[0]}")
         load_weights(model, state, f"model.weights {weights}")
         return model.eval(), str(weights)
-    if model_cfg.name == "custom":
+    if MODELS[model_cfg.name].needs_weights:
         raise UserError("model=custom needs model.weights=PATH (a state dict of model.target)")
     from ..models.library import load_library_weights  # ImageNet weights of torchvision/timm
     if data.name == "imagenet":

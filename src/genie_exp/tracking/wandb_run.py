@@ -101,10 +101,9 @@ def _init(cfg: DictConfig, out_dir: Path, mode: str):
 
 
 def start_wandb(cfg: DictConfig, out_dir: Path) -> Optional[WandbTracker]:
-    """A tracker when `logger=wandb` (else None). Never prompts and never fails the run for logging:
-    no credentials or a bad WANDB_MODE mean offline, and a failed online start falls back to offline."""
-    if cfg.logger.name != "wandb":
-        return None
+    """The tracker of `logger=wandb` (None where W&B is disabled). Never prompts and never fails the run
+    for logging: no credentials or a bad WANDB_MODE mean offline, and a failed online start falls back to
+    offline."""
     if cfg.logger.mode not in MODES:
         raise UserError(f"unknown logger.mode '{cfg.logger.mode}' (choose from: {', '.join(MODES)})")
     require("wandb", "logger=wandb")
