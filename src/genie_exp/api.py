@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from .api_run import check_test, distill_record, write_run
 from .artifact import load_quantized, recipe, save_quantized
-from .config import SEED_MAX, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_number, check_section, with_options
+from .config import SEED_MAX, BudgetConfig, QuantConfig, ReconConfig, TrainerConfig, check_bits, check_number, check_section, with_options
 from .core.context import RunContext
 from .core.devices import parse_device
 from .core.errors import UserError
@@ -71,7 +71,8 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
              method: str = "genie", iters: Optional[int] = None, batch_size: Optional[int] = None, seed: int = 0, *,
              blocks: Sequence[str] = (), device: Any = None, progress: bool = True, precision: str = _T.precision,
              channels_last: Optional[bool] = None, quant: Optional[QuantConfig] = None,
-             recon: Optional[ReconConfig] = None, run_dir: Any = None, test: Any = None, **options: Any) -> nn.Module:
+             recon: Optional[ReconConfig] = None, run_dir: Any = None, test: Any = None,
+             weight_bits_avg: Optional[float] = None, **options: Any) -> nn.Module:
     """A fake-quantized copy of `model` (eval mode, on `device`), calibrated on the images `calib`.
 
     The settings are `quant` / `recon` (QuantConfig / ReconConfig; the defaults when not given), with
@@ -83,13 +84,17 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
     reconstruct as blocks (by default the graph decides; see README). The report (plan, per-unit
     losses, seconds) is `qmodel.genie_report`. `model` comes back as it was (device, modes, weights).
     `run_dir` (with `test=(images, labels)`): also write quantized.pt and metrics.json there, the files
-    of a CLI run, so the report and the export take this run too (api_run.py)."""
+    of a CLI run, so the report and the export take this run too (api_run.py). `weight_bits_avg`:
+    quant.budget.weight_bits_avg, mixed precision by the layers' damage on `calib` (quant/mixed.py)."""
     from .quant.methods import quant_method
     from .recon.stage import quantize_model
 
     m = quant_method(method)
     qcfg, rcfg = configs_for(quant, recon, options, w_bits=w_bits, a_bits=a_bits, iters=iters,
                              batch_size=batch_size)
+    if weight_bits_avg is not None:
+        qcfg = dataclasses.replace(qcfg, budget=BudgetConfig(weight_bits_avg=weight_bits_avg))
+        check_section(qcfg, "quant")
     check_number(seed, "seed", 0, SEED_MAX, True)
     check_model(model, "quantize")
     calib_info = distill_record(calib)
@@ -110,7 +115,7 @@ def quantize(model: nn.Module, calib: torch.Tensor, w_bits: Optional[int] = None
     student.genie_report = QuantReport(method, int(qcfg.w), int(qcfg.a), result.plan.summary(), units,
                                        round(time.time() - t0, 3))
     # what save_quantized stores next to the state (the class is imported again on load)
-    student.genie_recipe = recipe(reference_of(model), calib.shape[1:], qcfg, result.plan.blocks,
+    student.genie_recipe = recipe(reference_of(model), calib.shape[1:], result.quant, result.plan.blocks,
                                   result.plan.to_dict())
     if run_dir is not None:
         tops = (evaluate(model, *test), evaluate(student, *test))

@@ -60,6 +60,14 @@ class DataConfig:
 
 
 @dataclass
+class BudgetConfig:
+    # Mixed precision (quant/mixed.py): the weight bits per layer chosen from 2/3/4/8 by their damage on the
+    # calibration set, with this size-weighted average over the layers that would get quant.w (the first/last/
+    # gate rules and quant.layer_bits keep theirs); null = uniform quant.w
+    weight_bits_avg: Optional[float] = _checked(None, range=(2, 8))
+
+
+@dataclass
 class QuantConfig:
     w: Any = _checked(4, bits=True)  # validated as an integer in 2..8 (typed Any so the error names the valid range)
     a: Any = _checked(4, bits=True)
@@ -83,9 +91,11 @@ class QuantConfig:
     # Per-layer bits on top of those rules (quant/layer_bits.py): a layer name or glob -> {w: BITS, a: BITS},
     # e.g. '+quant.layer_bits={features.1.*: {w: 4}, classifier.1: {w: 8, a: 8}}' (a layer's dotted name is one key)
     layer_bits: Dict[str, Any] = field(default_factory=dict)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
     def check(self) -> None:
         check_layer_bits(self.layer_bits)
+        check_section(self.budget, "quant.budget")
 
 
 @dataclass
@@ -345,7 +355,8 @@ def with_options(objs: Sequence[Any], options: dict, owners: Sequence[type], key
 # only in switches they leave off share one fingerprint.
 SWITCHES_OFF = {"distill.input_prior": "colour", "distill.output_affine": False, "quant.act_ranges": "calib",
                   "distill.class_loss": 0.0, "recon.compile": "false", "recon.lowpass": 0.0, "recon.augment": "none",
-                  "distill.first_bn_weight": 1.0, "distill.stats": "batch"}
+                  "distill.first_bn_weight": 1.0, "distill.stats": "batch",
+                "quant.budget.weight_bits_avg": None}
 NOT_RESULT = ("seed", "paths", "logger", "progress", "resume", "bench", "train", "data.root", "data.download",
               "data.workers", "data.batch_size", "distill.cache")
 

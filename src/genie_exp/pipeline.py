@@ -145,6 +145,9 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
     if method.reconstruct:
         info["plan"] = result.plan.to_dict()
     info["layer_bits"] = layer_bits_of(result.student)
+    info["weight_mb"] = round(sum(v["w"] * v["weights"] for v in info["layer_bits"].values()) / 8e6, 6)
+    if result.allocation is not None:
+        info["mixed_precision"] = result.allocation.to_dict()
     if ctx.world.size > 1:
         info["ddp_ranks_agree"] = ctx.world.agree(result.student)
         if not info["ddp_ranks_agree"]:
@@ -171,7 +174,7 @@ def _stages(cfg: Config, ctx: RunContext, out_dir: Path, data: DataSpec, teacher
                           calib.images.shape[0], cfg.seed, (fp32_top1, quant_top1), len(loader.dataset), teacher_source,
                           settings, units, {k: round(v, 3) for k, v in seconds.items()}, ctx.world.size, **info)
     t = time.time()  # after the last evaluation: the artifact and the tracker (metrics.json itself comes last)
-    rec = recipe(config_reference(cfg.model, data.num_classes, data.image_size), (3, data.image_size, data.image_size), cfg.quant,
+    rec = recipe(config_reference(cfg.model, data.num_classes, data.image_size), (3, data.image_size, data.image_size), result.quant,
                  result.plan.blocks, result.plan.to_dict())
     save_quantized(result.student, out_dir / "quantized.pt", rec, plain,
                    {k: metrics[k] for k in ARTIFACT_METRICS})

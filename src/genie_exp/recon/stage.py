@@ -5,6 +5,7 @@ Names against the paper's code: its `quantize_model` swaps the layers for quanti
 quant/convert.py's `convert` here; `quantize_model` here is the whole stage around it."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -16,10 +17,13 @@ from ..core.compiled import use_kernels
 from ..core.context import RunContext
 from ..core.errors import UserError
 from ..partition import Plan, plan_units
+from ..partition.plan import LAYER_TYPES
+from ..partition.trace import execution_order
 from ..quant import calibrate_activations, convert
 from ..quant.fold import fold_batchnorm
 from ..quant.layer_bits import layer_bits_of, matches
 from ..quant.methods import quant_method
+from ..quant.mixed import Allocation, allocated_layers, mixed_allocation
 from .checkpoint import ReconCheckpoint
 from .images import reconstruction_images
 from .runner import reconstruct
@@ -37,6 +41,8 @@ class QuantResult:
     units: list[dict] = field(default_factory=list)  # per reconstructed unit: name, kind, seconds, loss, loss_start
     reference: Optional[nn.Module] = None  # what was quantized: the teacher, or its BN-folded copy
     compiled: bool = False  # the reconstruction ran the compiled kernels (recon.compile)
+    quant: Optional[QuantConfig] = None  # the settings quantized with: quant.layer_bits holds a budget's allocation
+    allocation: Optional[Allocation] = None  # quant.budget's bits per layer and the sensitivities they came from
 
 
 def make_plan(reference: nn.Module, calib: torch.Tensor, user_blocks: Sequence[str] = (), depthwise: bool = True,
@@ -75,6 +81,7 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, 
     m = quant_method(method)
     if not bool(torch.isfinite(calib).all()):  # RTN would return an all-NaN model without a word
         raise UserError("quantize: the calibration images hold NaN/inf values")
+    distilled = calib
     if m.reconstruct:
         calib = reconstruction_images(calib, recon)
     device = next(teacher.parameters()).device
@@ -82,6 +89,12 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, 
     # With fold_bn the folded FP model (the same function) is both what is quantized and the target.
     reference = fold_batchnorm(teacher, example) if quant.fold_bn else teacher
     plan = make_plan(reference, example, user_blocks, bool(recon.group_depthwise), announce=m.reconstruct and ctx.is_main)
+    allocation = None
+    if quant.budget.weight_bits_avg is not None:
+        allocation = allocate_bits(reference, distilled.to(device), quant, plan)
+        quant = dataclasses.replace(quant, layer_bits={**allocation.layer_bits(), **dict(quant.layer_bits)})
+        if ctx.is_main:
+            print(allocation.summary(), flush=True)
     hint = grid_hint(reference, str(quant.act_grid))
     if hint and ctx.is_main:
         print(f"note: {hint}", flush=True)
@@ -102,7 +115,17 @@ def quantize_model(teacher: nn.Module, calib: torch.Tensor, quant: QuantConfig, 
     if m.reconstruct:
         units = reconstruct(student, reference, calib, recon, m.learn_weight_step, ctx, plan, checkpoint,
                             act_init_samples=int(quant.calib_samples) if per_unit else 0, fused_kernels=compiled)
-    return QuantResult(student.to(ctx.device).eval(), plan, units, reference, compiled)
+    return QuantResult(student.to(ctx.device).eval(), plan, units, reference, compiled, quant, allocation)
+
+
+def allocate_bits(reference: nn.Module, images: torch.Tensor, quant: QuantConfig, plan: Plan) -> Allocation:
+    """quant.budget's weight bits for the layers that would get quant.w (quant/mixed.py)."""
+    layers = {n: mod for n, mod in reference.named_modules() if isinstance(mod, LAYER_TYPES)}
+    order = execution_order(reference, images[:2], layers)
+    names = allocated_layers(order, plan.gate_layers, quant.first_layer_bits, quant.last_layer_bits, quant.gate_bits,
+                             dict(quant.layer_bits))
+    return mixed_allocation(reference, images, names, float(quant.budget.weight_bits_avg), p=float(quant.lp),
+                            batch_size=int(quant.calib_samples))
 
 
 def per_layer_line(student: nn.Module, layer_bits: dict) -> str:
