@@ -124,8 +124,7 @@ def allocate_bits(reference: nn.Module, images: torch.Tensor, quant: QuantConfig
     order = execution_order(reference, images[:2], layers)
     names = allocated_layers(order, plan.gate_layers, quant.first_layer_bits, quant.last_layer_bits, quant.gate_bits,
                              dict(quant.layer_bits))
-    return mixed_allocation(reference, images, names, float(quant.budget.weight_bits_avg), p=float(quant.lp),
-                            batch_size=int(quant.calib_samples))
+    return mixed_allocation(reference, images, names, float(quant.budget.weight_bits_avg), p=float(quant.lp))
 
 
 def per_layer_line(student: nn.Module, layer_bits: dict) -> str:
