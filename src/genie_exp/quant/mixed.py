@@ -10,6 +10,7 @@ are outside the average, so `weight_bits_avg=3` is the size of uniform W3 with t
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -34,6 +35,7 @@ class Allocation:
     bits: dict[str, int]  # allocated layer -> weight bits
     weights: dict[str, int]  # allocated layer -> number of weights
     sensitivity: dict[str, dict[int, float]] = field(default_factory=dict)
+    seconds: float = 0.0  # measuring the damage and allocating
 
     @property
     def average(self) -> float:
@@ -45,7 +47,8 @@ class Allocation:
         return {n: {"w": b} for n, b in self.bits.items()}
 
     def to_dict(self) -> dict:
-        return {"weight_bits_avg": self.budget, "achieved": round(self.average, 6), "bits": dict(self.bits),
+        return {"weight_bits_avg": self.budget, "achieved": round(self.average, 6), "seconds": round(self.seconds, 3),
+                "bits": dict(self.bits),
                 "sensitivity": {n: {str(b): v for b, v in s.items()} for n, s in self.sensitivity.items()}}
 
     def summary(self) -> str:
@@ -144,6 +147,8 @@ def allocate(sensitivity: dict[str, dict[int, float]], weights: dict[str, int], 
 
 def mixed_allocation(model: nn.Module, images: torch.Tensor, layers: Sequence[str], budget: float,
                      p: float = 2.4, batch_size: int = SENSITIVITY_IMAGES, candidates: Sequence[int] = CANDIDATES) -> Allocation:
+    t0 = time.time()
     sens = sensitivities(model, images, layers, candidates, p, batch_size)
     weights = {n: int(model.get_submodule(n).weight.numel()) for n in layers}
-    return Allocation(float(budget), allocate(sens, weights, float(budget)), weights, sens)
+    bits = allocate(sens, weights, float(budget))
+    return Allocation(float(budget), bits, weights, sens, time.time() - t0)
