@@ -147,3 +147,25 @@ def test_a_non_terminal_log_has_plain_progress_lines_and_cli_log_holds_them(tmp_
     assert lines[-1].endswith("100% (20/20)") and len(lines) == len(set(lines)) <= 11  # a line per tenth, once
     log = (run / "cli.log").read_text()
     assert "reconstruction plan: " in log and "quant top-1" in log and "recon conv1: 100%" in log
+
+
+def test_a_size_panel_where_a_models_runs_differ_in_weight_size(tmp_path):
+    from genie_exp.report.size import weight_mb
+
+    def sized(w_mid, top1, seed=0, mixed=None):
+        m = fake_metrics("mobilenetv2", 2, 4, seed=seed, top1=top1,
+                         **({"quant.budget.weight_bits_avg": mixed} if mixed else {}))
+        m["layer_bits"] = {"stem": {"w": 8, "a": None, "weights": 1000}, "mid": {"w": w_mid, "a": 4, "weights": 4000}}
+        if mixed:
+            m["mixed_precision"] = {"weight_bits_avg": mixed, "achieved": mixed, "bits": {"mid": w_mid}}
+        return m
+
+    _write(tmp_path / "same", 0, sized(2, 0.8))
+    _write(tmp_path / "same", 1, sized(2, 0.82, seed=1))
+    assert main([str(tmp_path / "same")]) == 0
+    assert not (tmp_path / "same" / "report_size.png").exists()  # one size: no panel
+    _write(tmp_path / "same", 2, sized(3, 0.86, mixed=3.0))
+    assert weight_mb(sized(3, 0.86)) == (8 * 1000 + 3 * 4000) / 8e6
+    assert main([str(tmp_path / "same")]) == 0
+    png = (tmp_path / "same" / "report_size.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and "Top-1 against weight size" in (tmp_path / "same" / "report.html").read_text()

@@ -1,6 +1,7 @@
 """`python -m genie_exp.report DIR [DIR ...] [--only PREFIX] [--out DIR] [--wandb ENTITY/PROJECT]`: every run
 found (a metrics.json under a DIR, a line of a results.jsonl given as DIR or found under one), as report.md
-(markdown table), report.png (top-1 vs weight bits) and report.html (both, self-contained)."""
+(markdown table), report.png (top-1 vs weight bits), report_size.png where runs differ in weight size, and
+report.html (all, self-contained)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 from ..core.errors import UserError, print_error
 from . import collect_failures, collect_metrics, group_rows, html_page, markdown_table, plot_top1
 from .curves import plot_distill_curves
+from .size import plot_top1_vs_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         table += f"\n{len(failures)} failed run(s): " + ", ".join(f["dir"] for f in failures) + "\n"
     (out / "report.md").write_text(table)
     images = {"Top-1 and drop from FP32 against weight bits": plot_top1(grouped, out / "report.png").read_bytes()}
+    size = plot_top1_vs_size(grouped, out / "report_size.png")
+    if size is not None:
+        images["Top-1 against weight size (MB)"] = size.read_bytes()
     curves = plot_distill_curves(grouped, out / "report_distill.png")
     if curves is not None:
         images["Distillation loss"] = curves.read_bytes()
