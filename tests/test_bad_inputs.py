@@ -77,6 +77,7 @@ CASES = {
     "group_stats_without_a_group": (["distill.stats=group"], ["distill.stats=group", "distill.parallel_batches"]),
     "layer_bits_out_of_range": (["+quant.layer_bits={{conv1: {{w: 9}}}}"], ["quant.layer_bits['conv1'].w", "2 to 8", "9"]),
     "layer_bits_matching_no_layer": (["+quant.layer_bits={{conv: {{w: 3}}}}"], ["'conv' matches no quantized layer", "conv1"]),
+    "budget_out_of_range": (["quant.budget.weight_bits_avg=1.5"], ["quant.budget.weight_bits_avg", "2 to 8", "1.5"]),
     "blocks_as_a_string": (["model.blocks=BasicBlok"], ["model.blocks", "list of class names", "[BasicBlok]"]),
     "blocks_class_not_in_model": (["model.blocks=[BasicBlok]"], ["model.blocks", "'BasicBlok'", "BasicBlock"]),
     "recon_iters_negative": (["recon.iters=-5"], ["recon.iters", "from 1 to", "-5"]),
