@@ -122,7 +122,7 @@ def allocate(sensitivity: dict[str, dict[int, float]], weights: dict[str, int], 
     best = np.zeros(capacity + 1)  # best[c]: lowest summed sensitivity of the layers so far using <= c units
     picks = []
     for n in names:
-        units = math.ceil(weights[n] / unit) if weights[n] % unit else weights[n] // unit
+        units = -(-weights[n] // unit)  # rounded up: a coarser unit never goes over the budget
         nxt = np.full(capacity + 1, np.inf)
         pick = np.zeros(capacity + 1, dtype=np.int8)
         for k, bits in enumerate(choices[n]):
